@@ -1,0 +1,18 @@
+"""w2v-contrastive: skip-gram word embeddings with interchangeable training objectives."""
+
+__version__ = "0.1.0"
+
+from .api import DEFAULT_BENCHMARKS, TrainResult, evaluate, load_model, make_config, prepare_corpus, train
+from .config import TokenizerOptions, TrainConfig
+from .corpus.cache import EncodedCorpus
+from .corpus.vocab import Vocabulary
+from .errors import W2VError
+from .heads import HEADS
+from .sampling.noise import NoiseDistribution
+from .vectors import Vectors, load
+
+__all__ = [
+    "DEFAULT_BENCHMARKS", "EncodedCorpus", "HEADS", "NoiseDistribution", "TokenizerOptions", "TrainConfig",
+    "TrainResult", "Vectors", "Vocabulary", "W2VError", "evaluate", "load", "load_model", "make_config",
+    "prepare_corpus", "train",
+]

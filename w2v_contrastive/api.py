@@ -1,0 +1,188 @@
+"""The Python API: everything the CLI does, as calls.
+
+    result = w2v_contrastive.train(corpus="books.txt", head="nce", dim=100, out="runs/nce")
+    result.vectors.most_similar("king")
+    w2v_contrastive.evaluate(result.vectors, ["wordsim353", "simlex999", "men3k"])
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import platform
+import shutil
+import time
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import numpy as np
+import torch
+
+from .config import DEFAULT_CORPUS, TokenizerOptions, TrainConfig
+from .corpus.cache import EncodedCorpus, load_or_build
+from .corpus.readers import CorpusSource
+from .corpus.vocab import Vocabulary
+from .errors import W2VError
+from .eval.benchmarks import load_similarity
+from .eval.similarity import evaluate_similarity
+from .fileio import atomic_write, replace_directory
+from .model import SkipGram
+from .sampling.noise import NoiseDistribution
+from .train.trainer import Trainer, TrainStats
+from .vectors import Vectors, load
+
+DEFAULT_BENCHMARKS = ("wordsim353", "simlex999", "men3k")
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns: the model, its vocabulary and vectors, and how training went."""
+
+    model: SkipGram
+    vocab: Vocabulary
+    vectors: Vectors
+    config: TrainConfig
+    stats: TrainStats
+    noise: NoiseDistribution
+    corpus: EncodedCorpus
+    out: str | None = None
+
+
+def prepare_corpus(corpus: Any = None, tokenizer: TokenizerOptions | None = None, text_column: str = "text",
+                   cache_dir: str | None = None) -> EncodedCorpus:
+    """Read, tokenize and encode a corpus (or take it from the cache). ``corpus=None`` is the default corpus."""
+    tokenizer = tokenizer or TokenizerOptions()
+    tokenizer.validate()
+    if isinstance(corpus, EncodedCorpus):
+        return corpus
+    source = CorpusSource.from_inputs(DEFAULT_CORPUS if corpus is None else corpus, text_column, tokenizer.encoding_errors)
+    return load_or_build(source, tokenizer, cache_dir)
+
+
+def make_config(head: str = "negative-sampling", **settings: Any) -> TrainConfig:
+    """A validated :class:`TrainConfig`; tokenizer fields (``lowercase``, ``pretokenized``...) may be given flat."""
+    token_fields = {f.name for f in dataclasses.fields(TokenizerOptions)}
+    tokenizer = settings.pop("tokenizer", None) or TokenizerOptions(
+        **{k: settings.pop(k) for k in list(settings) if k in token_fields})
+    unknown = set(settings) - {f.name for f in dataclasses.fields(TrainConfig)}
+    if unknown:
+        raise W2VError(f"unknown training settings: {', '.join(sorted(unknown))}")
+    config = TrainConfig(head=head, tokenizer=tokenizer, **settings)
+    config.validate()
+    return config
+
+
+def train(corpus: Any = None, head: str = "negative-sampling", out: str | os.PathLike | None = None, *,
+          text_column: str = "text", cache_dir: str | None = None, overwrite: bool = False,
+          **settings: Any) -> TrainResult:
+    """Train skip-gram vectors with one head.
+
+    corpus: path(s) to text files or folders, a ``datasets.Dataset``, an iterable of strings, an
+    :class:`EncodedCorpus`, or None for the embedded default corpus. settings: any
+    :class:`TrainConfig` field (dim, window, negatives, epochs, lr, device, ...). With ``out``, the
+    run's files (vectors.txt, vocab.tsv, config.json, metrics.jsonl, checkpoint.pt) are written
+    there, all at once when training succeeds.
+    """
+    config = make_config(head, **settings)
+    out = os.fspath(out) if out is not None else None
+    if out is not None:
+        _check_output_dir(out, overwrite)
+    encoded = prepare_corpus(corpus, config.tokenizer, text_column, cache_dir)
+    vocab = Vocabulary.from_corpus(encoded, config.min_count, config.max_vocab)
+    trainer = Trainer(config, encoded, vocab)
+    work = None
+    if out is not None:
+        work = out.rstrip("/\\") + ".partial"
+        shutil.rmtree(work, ignore_errors=True)
+        os.makedirs(work)
+    try:
+        if work is None:
+            stats = trainer.fit()
+        else:
+            with open(os.path.join(work, "metrics.jsonl"), "w", encoding="utf-8") as metrics:
+                stats = trainer.fit(metrics)
+        vectors = Vectors(vocab.words, trainer.model.input.weight.detach().float().cpu().numpy())
+        result = TrainResult(trainer.model, vocab, vectors, config, stats, trainer.noise, encoded, out)
+        if work is not None:
+            _write_outputs(work, result)
+            replace_directory(work, out)
+    except BaseException:
+        if work is not None:
+            shutil.rmtree(work, ignore_errors=True)
+        raise
+    return result
+
+
+def _check_output_dir(out: str, overwrite: bool) -> None:
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise W2VError(f"{out}: exists and is not a directory")
+    if os.path.isdir(out) and os.listdir(out):
+        if not os.path.exists(os.path.join(out, "config.json")):
+            raise W2VError(f"{out}: directory is not empty and is not a training output; choose another --out")
+        if not overwrite:
+            raise W2VError(f"{out}: holds an earlier run; pass --overwrite to replace it")
+
+
+def run_summary(result: TrainResult) -> dict:
+    """Everything config.json records about a run."""
+    corpus = result.corpus
+    stats = {k: v for k, v in dataclasses.asdict(result.stats).items() if k != "history"}
+    return {
+        "config": result.config.to_dict(),
+        "versions": {"w2v_contrastive": _version(), "torch": torch.__version__, "numpy": np.__version__,
+                     "python": platform.python_version()},
+        "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count(),
+                    "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None},
+        "corpus": {"source": corpus.description, "tokens": corpus.n_tokens, "lines": corpus.n_lines,
+                   "types": len(corpus.words), "cache": corpus.directory, "from_cache": corpus.from_cache,
+                   "encode_seconds": corpus.seconds},
+        "vocabulary": {"size": len(result.vocab), "tokens": result.vocab.total},
+        "head": {"name": result.config.head, "lr": result.stats.lr,
+                 "output_bias": result.model.bias is not None},
+        "training": stats,
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def _write_outputs(directory: str, result: TrainResult) -> None:
+    result.vectors.save_word2vec_text(os.path.join(directory, "vectors.txt"))
+    result.vocab.save(os.path.join(directory, "vocab.tsv"))
+    with atomic_write(os.path.join(directory, "config.json")) as handle:
+        json.dump(run_summary(result), handle, indent=2)
+    checkpoint = {"config": result.config.to_dict(), "words": result.vocab.words,
+                  "counts": result.vocab.counts.tolist(),
+                  "model": {k: v.cpu() for k, v in result.model.state_dict().items()}}
+    with atomic_write(os.path.join(directory, "checkpoint.pt"), "wb") as handle:
+        torch.save(checkpoint, handle)
+
+
+def load_model(path: str | os.PathLike) -> tuple[SkipGram, Vocabulary, TrainConfig]:
+    """Reload the model, vocabulary and config of a training output directory (its checkpoint.pt)."""
+    path = os.fspath(path)
+    file = os.path.join(path, "checkpoint.pt") if os.path.isdir(path) else path
+    try:
+        checkpoint = torch.load(file, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise W2VError(f"{file}: no such checkpoint") from None
+    except Exception as exc:
+        raise W2VError(f"{file}: not a readable checkpoint ({type(exc).__name__})") from None
+    config = TrainConfig.from_dict(checkpoint["config"])
+    vocab = Vocabulary(checkpoint["words"], np.array(checkpoint["counts"], dtype=np.int64))
+    model = SkipGram(len(vocab), config.dim, output_bias="bias.weight" in checkpoint["model"])
+    model.load_state_dict(checkpoint["model"])
+    return model, vocab, config
+
+
+def evaluate(vectors: Vectors | str | os.PathLike, benchmarks: Iterable[str | os.PathLike] = DEFAULT_BENCHMARKS) -> list[dict]:
+    """Spearman rho of ``vectors`` on each benchmark (a file path or a shipped name such as
+    ``"simlex999"``): a list of ``{"benchmark", "spearman", "pairs", "covered"}``."""
+    if not isinstance(vectors, Vectors):
+        vectors = load(vectors)
+    return [evaluate_similarity(vectors, load_similarity(b)) for b in benchmarks]
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__

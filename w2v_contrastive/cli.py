@@ -1,0 +1,133 @@
+"""Command-line front end: turns arguments into API calls. Errors become one line and exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from . import api
+from .errors import W2VError
+from .heads import HEADS
+
+
+def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = api.TrainConfig()
+    corpus = parser.add_argument_group("corpus")
+    corpus.add_argument("--corpus", action="append", metavar="PATH",
+                        help="text file, folder, .gz/.bz2/.xz, or .json/.jsonl/.parquet (repeatable); "
+                             "default: the embedded Gutenberg corpus")
+    corpus.add_argument("--text-column", default="text", help="column holding the text in json/parquet inputs")
+    corpus.add_argument("--pretokenized", action="store_true", help="only split on whitespace; no normalisation")
+    corpus.add_argument("--keep-case", action="store_true", help="do not lowercase")
+    corpus.add_argument("--keep-digits", action="store_true", help="keep numbers as tokens")
+    corpus.add_argument("--keep-punctuation", action="store_true", help="keep punctuation as tokens")
+    corpus.add_argument("--encoding-errors", choices=["strict", "replace"], default="strict",
+                        help="undecodable bytes: stop with an error, or replace them (and report the count)")
+    corpus.add_argument("--cache-dir", help="where encoded corpora are cached (default ~/.cache/w2v-contrastive)")
+    corpus.add_argument("--min-count", type=int, default=defaults.min_count)
+    corpus.add_argument("--max-vocab", type=int, default=None)
+    corpus.add_argument("--sample", type=float, default=defaults.sample, help="subsampling threshold t (0: off)")
+    corpus.add_argument("--alpha", type=float, default=defaults.alpha, help="noise distribution Q ~ count^alpha")
+    model = parser.add_argument_group("model and objective")
+    model.add_argument("--head", default=defaults.head, help=f"objective: {', '.join(sorted(HEADS))}")
+    model.add_argument("--dim", type=int, default=defaults.dim)
+    model.add_argument("--window", type=int, default=defaults.window)
+    model.add_argument("--negatives", type=int, default=defaults.negatives, help="noise words per positive (K)")
+    model.add_argument("--shared-negatives", action="store_true", help="one set of K noise words per batch")
+    model.add_argument("--in-batch-negatives", action="store_true", help="infonce: other contexts of the batch as negatives")
+    model.add_argument("--temperature", type=float, default=defaults.temperature, help="infonce temperature tau")
+    model.add_argument("--logq-correction", action="store_true", help="infonce: subtract log Q (sampled softmax)")
+    model.add_argument("--output-bias", dest="output_bias", action="store_true", default=None,
+                       help="per-word output bias (default: the head's choice)")
+    model.add_argument("--no-output-bias", dest="output_bias", action="store_false")
+    model.add_argument("--softmax-chunk", type=int, default=defaults.softmax_chunk, help="softmax: vocabulary rows per chunk")
+    optim = parser.add_argument_group("optimisation")
+    optim.add_argument("--epochs", type=int, default=defaults.epochs)
+    optim.add_argument("--batch-size", type=int, default=defaults.batch_size, help="pairs per step")
+    optim.add_argument("--lr", type=float, default=None, help="initial learning rate (default: the head's, 0.025 for SGD)")
+    optim.add_argument("--optimizer", choices=["sgd", "adam"], default=defaults.optimizer)
+    optim.add_argument("--max-words", type=int, default=None, help="stop after this many corpus tokens")
+    optim.add_argument("--device", default=defaults.device, help="auto, cpu, cuda or cuda:N")
+    optim.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
+    optim.add_argument("--seed", type=int, default=defaults.seed)
+    optim.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+
+
+def _settings(args: argparse.Namespace) -> dict:
+    keys = ["dim", "window", "negatives", "min_count", "max_vocab", "sample", "alpha", "epochs", "batch_size", "lr",
+            "optimizer", "device", "threads", "seed", "output_bias", "temperature", "shared_negatives",
+            "in_batch_negatives", "logq_correction", "softmax_chunk", "max_words", "progress", "pretokenized",
+            "keep_digits", "keep_punctuation", "encoding_errors"]
+    settings = {k: getattr(args, k) for k in keys}
+    settings["lowercase"] = not args.keep_case
+    return settings
+
+
+def _train(args: argparse.Namespace) -> None:
+    result = api.train(corpus=args.corpus, head=args.head, out=args.out, text_column=args.text_column,
+                       cache_dir=args.cache_dir, overwrite=args.overwrite, **_settings(args))
+    s = result.stats
+    print(f"trained {args.head}: {len(result.vocab)} words x {result.config.dim} dims, "
+          f"{s.words:,.0f} corpus words in {s.seconds:.1f}s ({s.words_per_second:,.0f} words/s, "
+          f"{s.pairs_per_second:,.0f} pairs/s) on {s.device}, final loss {s.final_loss:.4f}")
+    print(f"wrote {args.out}/vectors.txt, vocab.tsv, config.json, metrics.jsonl, checkpoint.pt")
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    rows = api.evaluate(args.vectors, args.benchmark or list(api.DEFAULT_BENCHMARKS))
+    for row in rows:
+        if args.json:
+            print(json.dumps(row))
+        else:
+            print(f"{row['benchmark']:<16} spearman {row['spearman']:7.4f}   covered {row['covered']}/{row['pairs']}")
+
+
+def _neighbors(args: argparse.Namespace) -> None:
+    vectors = api.load(args.vectors)
+    for word in args.words:
+        neighbours = vectors.most_similar(word.lower() if word.lower() in vectors else word, args.k)
+        print(f"{word}: " + ", ".join(f"{w} {s:.3f}" for w, s in neighbours))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="w2v-contrastive", description=__doc__.split(":")[0] if __doc__ else None)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    commands = parser.add_subparsers(dest="command", required=True)
+    train = commands.add_parser("train", help="train word vectors with one head")
+    train.add_argument("--out", required=True, help="output directory")
+    train.add_argument("--overwrite", action="store_true", help="replace an earlier run in --out")
+    _add_train_arguments(train)
+    train.set_defaults(run=_train)
+    evaluate = commands.add_parser("evaluate", help="Spearman rho on word-similarity benchmarks")
+    evaluate.add_argument("vectors", help="training output directory or word2vec text file")
+    evaluate.add_argument("--benchmark", action="append", metavar="FILE",
+                          help="similarity file or shipped name (repeatable; default: wordsim353, simlex999, men3k)")
+    evaluate.add_argument("--json", action="store_true", help="one JSON object per benchmark and line")
+    evaluate.set_defaults(run=_evaluate)
+    neighbors = commands.add_parser("neighbors", help="nearest neighbours of words by cosine similarity")
+    neighbors.add_argument("vectors")
+    neighbors.add_argument("words", nargs="+")
+    neighbors.add_argument("-k", type=int, default=10)
+    neighbors.set_defaults(run=_neighbors)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="warning: %(message)s",
+                        stream=sys.stderr)
+    try:
+        args.run(args)
+    except W2VError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

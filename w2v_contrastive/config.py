@@ -1,0 +1,102 @@
+"""Every training knob in one dataclass, with its default and its validation."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import W2VError
+
+DEFAULT_CORPUS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "gutenberg-mid.txt.xz")
+
+
+@dataclass
+class TokenizerOptions:
+    """How raw text becomes tokens (part of the corpus cache key)."""
+
+    lowercase: bool = True
+    nfkc: bool = True
+    keep_digits: bool = False
+    keep_punctuation: bool = False
+    pretokenized: bool = False
+    encoding_errors: str = "strict"
+
+    def validate(self) -> None:
+        if self.encoding_errors not in ("strict", "replace"):
+            raise W2VError(f"encoding_errors must be 'strict' or 'replace', not {self.encoding_errors!r}")
+
+
+@dataclass
+class TrainConfig:
+    """Settings of one training run. ``None`` means "the default of the head / optimizer"."""
+
+    head: str = "negative-sampling"
+    dim: int = 100
+    window: int = 5
+    negatives: int = 5
+    min_count: int = 5
+    max_vocab: int | None = None
+    sample: float = 1e-4
+    alpha: float = 0.75
+    epochs: int = 5
+    batch_size: int = 4096
+    lr: float | None = None
+    min_lr_ratio: float = 1e-4
+    optimizer: str = "sgd"
+    device: str = "auto"
+    threads: int | None = None
+    seed: int = 0
+    output_bias: bool | None = None
+    temperature: float = 1.0
+    shared_negatives: bool = False
+    in_batch_negatives: bool = False
+    logq_correction: bool = False
+    softmax_chunk: int = 8192
+    chunk_tokens: int = 1 << 20
+    max_words: int | None = None
+    log_every_seconds: float = 2.0
+    progress: bool = True
+    tokenizer: TokenizerOptions = field(default_factory=TokenizerOptions)
+
+    def validate(self) -> None:
+        from .heads import HEADS
+
+        if self.head not in HEADS:
+            raise W2VError(f"unknown head {self.head!r}; choose one of: {', '.join(sorted(HEADS))}")
+        positive_ints = ("dim", "window", "epochs", "batch_size", "min_count", "softmax_chunk", "chunk_tokens")
+        for name in positive_ints:
+            if int(getattr(self, name)) < 1:
+                raise W2VError(f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        if self.negatives < 0:
+            raise W2VError(f"negatives must be >= 0, got {self.negatives}")
+        if self.max_vocab is not None and self.max_vocab < 1:
+            raise W2VError(f"max-vocab must be at least 1, got {self.max_vocab}")
+        if self.sample < 0:
+            raise W2VError(f"sample must be >= 0 (0 disables subsampling), got {self.sample}")
+        if self.lr is not None and not self.lr > 0:
+            raise W2VError(f"lr must be > 0, got {self.lr}")
+        if not self.temperature > 0:
+            raise W2VError(f"temperature must be > 0, got {self.temperature}")
+        if self.optimizer not in ("sgd", "adam"):
+            raise W2VError(f"optimizer must be 'sgd' or 'adam', not {self.optimizer!r}")
+        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
+            raise W2VError(f"device must be auto, cpu or cuda, not {self.device!r}")
+        if self.threads is not None and self.threads < 1:
+            raise W2VError(f"threads must be at least 1, got {self.threads}")
+        self.tokenizer.validate()
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":
+        values = dict(values)
+        tokenizer = TokenizerOptions(**values.pop("tokenizer", {}))
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(tokenizer=tokenizer, **{k: v for k, v in values.items() if k in known})
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)

@@ -1,0 +1,249 @@
+"""The encoded corpus and its on-disk cache.
+
+An :class:`EncodedCorpus` is the whole corpus as token ids into its *full* vocabulary (every word
+that occurs, sorted by decreasing count), held as a memory-mapped ``int32`` array, plus the start
+offset of every line. Vocabulary cuts (``min_count``, ``max_vocab``) are applied later, at training
+time, so one cache serves every vocabulary setting.
+
+The cache lives in ``<cache_dir>/<key>/`` where the key hashes the inputs (paths, sizes, modification
+times, or a dataset fingerprint) and the tokenization options. It is built in a temporary folder and
+renamed into place, and its metadata records the array sizes, so a half-written or stale cache is
+rebuilt rather than trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from typing import Iterator
+
+import numpy as np
+from tokenizers import Tokenizer
+from tokenizers.models import WordLevel
+from tokenizers.trainers import WordLevelTrainer
+
+from ..config import TokenizerOptions
+from ..fileio import atomic_write
+from .readers import CorpusSource
+from .tokenize import LINE_BREAK, normalize, pre_tokenizer
+
+log = logging.getLogger("w2v_contrastive")
+
+FORMAT_VERSION = 1
+UNKNOWN = "<unk> "  # contains a space, so it can never be a token
+BLOCK_CHARS = 1 << 16
+ENCODE_BATCH = 64
+
+
+def default_cache_dir() -> str:
+    base = os.environ.get("W2V_CONTRASTIVE_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "w2v-contrastive")
+    return base
+
+
+@dataclass
+class EncodedCorpus:
+    """Token ids (``int32[n_tokens]``, memory-mapped), line starts (``int64[n_lines + 1]``) and the
+    full vocabulary (``words[i]`` occurs ``counts[i]`` times, counts non-increasing)."""
+
+    tokens: np.ndarray
+    line_starts: np.ndarray
+    words: list[str]
+    counts: np.ndarray
+    description: str
+    directory: str | None = None
+    seconds: float = 0.0
+    from_cache: bool = False
+
+    @property
+    def n_tokens(self) -> int:
+        return int(self.tokens.shape[0])
+
+    @property
+    def n_lines(self) -> int:
+        return int(self.line_starts.shape[0] - 1)
+
+
+def cache_key(source: CorpusSource, options: TokenizerOptions) -> str | None:
+    fingerprint = source.fingerprint()
+    if fingerprint is None:
+        return None
+    digest = hashlib.sha256(f"v{FORMAT_VERSION}\0{fingerprint}\0".encode())
+    digest.update(json.dumps(asdict(options), sort_keys=True).encode())
+    return digest.hexdigest()[:32]
+
+
+def load_or_build(source: CorpusSource, options: TokenizerOptions, cache_dir: str | None = None) -> EncodedCorpus:
+    """Return the encoded corpus, from the cache when a valid entry exists, else encode and cache it."""
+    key = cache_key(source, options)
+    cache_dir = cache_dir or default_cache_dir()
+    if key is not None:
+        final = os.path.join(cache_dir, key)
+        corpus = _load(final, source.describe())
+        if corpus is not None:
+            return corpus
+        os.makedirs(cache_dir, exist_ok=True)
+        work = tempfile.mkdtemp(prefix=f".{key}.partial-", dir=cache_dir)
+    else:
+        work = tempfile.mkdtemp(prefix="w2v-contrastive-corpus-")
+    try:
+        _build(source, options, work)
+        if key is None:
+            return _load(work, source.describe(), check=False)
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(work, final)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    corpus = _load(final, source.describe(), check=False)
+    corpus.from_cache = False
+    return corpus
+
+
+def _load(directory: str, description: str, check: bool = True) -> EncodedCorpus | None:
+    meta_path = os.path.join(directory, "meta.json")
+    try:
+        with open(meta_path, encoding="utf-8") as handle:
+            meta = json.load(handle)
+        tokens_path = os.path.join(directory, "tokens.int32")
+        lines_path = os.path.join(directory, "lines.int64")
+        if meta.get("format") != FORMAT_VERSION:
+            raise ValueError("format version")
+        if os.path.getsize(tokens_path) != 4 * meta["n_tokens"] or os.path.getsize(lines_path) != 8 * (meta["n_lines"] + 1):
+            raise ValueError("array sizes disagree with meta.json")
+        with open(os.path.join(directory, "vocab.tsv"), encoding="utf-8") as handle:
+            rows = [line.rstrip("\n").split("\t") for line in handle]
+        if len(rows) != meta["n_types"] or hashlib.sha256("\n".join(r[0] for r in rows).encode()).hexdigest() != meta["vocab_sha256"]:
+            raise ValueError("vocabulary disagrees with meta.json")
+    except FileNotFoundError:
+        return None
+    except (ValueError, KeyError, json.JSONDecodeError, IndexError) as exc:
+        if check:
+            log.warning("corpus cache %s is damaged (%s); rebuilding it", directory, exc)
+            return None
+        raise
+    tokens = np.memmap(tokens_path, dtype=np.int32, mode="r") if meta["n_tokens"] else np.zeros(0, np.int32)
+    line_starts = np.fromfile(lines_path, dtype=np.int64)
+    words = [r[0] for r in rows]
+    counts = np.array([int(r[1]) for r in rows], dtype=np.int64)
+    return EncodedCorpus(tokens, line_starts, words, counts, description, directory, meta["seconds"], from_cache=check)
+
+
+def _text_blocks(source: CorpusSource, options: TokenizerOptions, replaced: list[int]) -> Iterator[str]:
+    """Normalised text in blocks of about BLOCK_CHARS, one input line per ``\\n``-terminated line."""
+    pending: list[str] = []
+    size = 0
+    for line in source.lines():
+        line = line.strip()
+        if not line:
+            continue
+        pending.append(line)
+        size += len(line)
+        if size >= BLOCK_CHARS:
+            yield _finish_block(pending, options, replaced)
+            pending, size = [], 0
+    if pending:
+        yield _finish_block(pending, options, replaced)
+
+
+def _finish_block(lines: list[str], options: TokenizerOptions, replaced: list[int]) -> str:
+    text = normalize("\n".join(lines), options) + "\n"
+    if options.encoding_errors == "replace":
+        replaced[0] += text.count("\ufffd")
+    return text
+
+
+def _build(source: CorpusSource, options: TokenizerOptions, directory: str) -> None:
+    started = time.perf_counter()
+    tokenizer = Tokenizer(WordLevel({UNKNOWN: 0}, unk_token=UNKNOWN))
+    tokenizer.pre_tokenizer = pre_tokenizer(options)
+    normalized_path = os.path.join(directory, "normalized.txt")
+    replaced = [0]
+
+    def first_pass() -> Iterator[str]:
+        with open(normalized_path, "w", encoding="utf-8") as spill:
+            for block in _text_blocks(source, options, replaced):
+                spill.write(block)
+                yield block
+
+    trainer = WordLevelTrainer(min_frequency=1, vocab_size=2**31 - 1, special_tokens=[UNKNOWN], show_progress=False)
+    tokenizer.train_from_iterator(first_pass(), trainer)
+    if replaced[0]:
+        log.warning("%s: replaced %d undecodable bytes with U+FFFD", source.describe(), replaced[0])
+    raw_vocab = tokenizer.get_vocab()
+    line_break = raw_vocab.get(LINE_BREAK, -1)
+    counts = np.zeros(len(raw_vocab), dtype=np.int64)
+    line_lengths: list[np.ndarray] = []
+    raw_tokens_path = os.path.join(directory, "tokens.int32")
+    with open(raw_tokens_path, "wb") as out:
+        for ids in _encode_blocks(tokenizer, normalized_path):
+            breaks = np.flatnonzero(ids == line_break)
+            lengths = np.diff(breaks, prepend=-1) - 1
+            line_lengths.append(lengths[lengths > 0])
+            words = ids[ids != line_break]
+            counts += np.bincount(words, minlength=len(counts))
+            words.tofile(out)
+    os.unlink(normalized_path)
+
+    special = [i for i in (line_break, raw_vocab[UNKNOWN]) if i >= 0]
+    counts[special] = 0
+    raw_words = [""] * len(raw_vocab)
+    for word, index in raw_vocab.items():
+        raw_words[index] = word
+    order = sorted((i for i in range(len(raw_words)) if counts[i] > 0), key=lambda i: (-counts[i], raw_words[i]))
+    new_id = np.full(len(raw_words), -1, dtype=np.int32)
+    new_id[order] = np.arange(len(order), dtype=np.int32)
+    n_tokens = int(counts.sum())
+    if n_tokens:
+        tokens = np.memmap(raw_tokens_path, dtype=np.int32, mode="r+")
+        for start in range(0, n_tokens, 1 << 24):
+            tokens[start : start + (1 << 24)] = new_id[tokens[start : start + (1 << 24)]]
+        tokens.flush()
+        del tokens
+    lengths = np.concatenate(line_lengths) if line_lengths else np.zeros(0, np.int64)
+    starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    starts.tofile(os.path.join(directory, "lines.int64"))
+    words = [raw_words[i] for i in order]
+    with atomic_write(os.path.join(directory, "vocab.tsv")) as handle:
+        handle.writelines(f"{w}\t{counts[i]}\n" for w, i in zip(words, order))
+    meta = {
+        "format": FORMAT_VERSION,
+        "source": source.describe(),
+        "options": asdict(options),
+        "n_tokens": n_tokens,
+        "n_lines": int(len(lengths)),
+        "n_types": len(words),
+        "vocab_sha256": hashlib.sha256("\n".join(words).encode()).hexdigest(),
+        "replaced_bytes": replaced[0],
+        "seconds": time.perf_counter() - started,
+    }
+    with atomic_write(os.path.join(directory, "meta.json")) as handle:
+        json.dump(meta, handle, indent=2)
+
+
+def _encode_blocks(tokenizer: Tokenizer, path: str) -> Iterator[np.ndarray]:
+    """Encode the normalised spill file back in batches of blocks (each ends with a line break)."""
+    with open(path, encoding="utf-8") as handle:
+        batch: list[str] = []
+        carry = ""
+        while True:
+            block = handle.read(BLOCK_CHARS)
+            if block:
+                cut = block.rfind("\n") + 1
+                if cut == 0:
+                    carry += block
+                    continue
+                batch.append(carry + block[:cut])
+                carry = block[cut:]
+            if batch and (len(batch) >= ENCODE_BATCH or not block):
+                encodings = tokenizer.encode_batch_fast(batch, add_special_tokens=False)
+                yield np.fromiter((i for e in encodings for i in e.ids), dtype=np.int32)
+                batch = []
+            if not block:
+                break

@@ -1,0 +1,118 @@
+"""The head interface: scores in, per-example loss out.
+
+A head declares in :attr:`Head.request` which scores it needs (how many noise words from Q, shared
+by the batch or drawn per example, the batch's other contexts, the full-vocabulary log partition);
+:func:`score_batch` computes exactly those for a batch of (word, context) pairs and hands them to the
+head in a :class:`Scores`. The head never touches the corpus, the optimizer or the device choice.
+
+Adding an objective is one file in this folder that subclasses :class:`Head` under
+``@register("name")``, plus its import line in ``heads/__init__.py``. Constructor keyword arguments
+are filled from the training config fields of the same name.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from ..errors import W2VError
+
+HEADS: dict[str, type["Head"]] = {}
+
+
+def register(name: str):
+    """Class decorator that makes a head selectable as ``--head name``."""
+
+    def decorate(cls: type["Head"]) -> type["Head"]:
+        cls.name = name
+        HEADS[name] = cls
+        return cls
+
+    return decorate
+
+
+@dataclass(frozen=True)
+class ScoreRequest:
+    """What a head needs besides s(w, c) of the true pairs."""
+
+    negatives: int = 0
+    shared_negatives: bool = False
+    in_batch: bool = False
+    full_vocabulary: bool = False
+
+
+@dataclass
+class Scores:
+    """Scores of one batch of B (word w, context c) pairs. Optional fields are None unless requested.
+
+    positive: float[B], s(w, c). positive_log_q: float[B], log Q(c).
+    negative: float[B, K], s(w, n_k) for noise words n_k ~ Q. negative_log_q: float[B, K] or [1, K].
+    negative_is_positive: bool[B, K], n_k == c (an "accidental hit").
+    in_batch: float[B, B], s(w_i, c_j). in_batch_log_q: float[1, B]. in_batch_is_positive: bool[B, B], c_j == c_i.
+    log_partition: float[B], log sum_v exp s(w, v) over the whole vocabulary.
+    """
+
+    positive: torch.Tensor
+    positive_log_q: torch.Tensor
+    negative: torch.Tensor | None = None
+    negative_log_q: torch.Tensor | None = None
+    negative_is_positive: torch.Tensor | None = None
+    in_batch: torch.Tensor | None = None
+    in_batch_log_q: torch.Tensor | None = None
+    in_batch_is_positive: torch.Tensor | None = None
+    log_partition: torch.Tensor | None = None
+
+
+class Head(nn.Module):
+    """A training objective for skip-gram: ``forward(scores) -> float[B]`` per-example losses."""
+
+    name: ClassVar[str] = ""
+    #: whether the model gets a per-word output bias b_c unless the user says otherwise
+    wants_output_bias: ClassVar[bool] = False
+    #: learning rates used when the user gives none, per optimizer
+    default_lr: ClassVar[dict[str, float]] = {"sgd": 0.025, "adam": 0.001}
+
+    request: ScoreRequest
+
+    def forward(self, scores: Scores) -> torch.Tensor:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+def build_head(name: str, settings: Any) -> Head:
+    """Instantiate head ``name``, taking constructor arguments from ``settings`` attributes."""
+    if name not in HEADS:
+        raise W2VError(f"unknown head {name!r}; choose one of: {', '.join(sorted(HEADS))}")
+    cls = HEADS[name]
+    parameters = inspect.signature(cls.__init__).parameters
+    kwargs = {p: getattr(settings, p) for p in parameters if p != "self" and hasattr(settings, p)}
+    return cls(**kwargs)
+
+
+def score_batch(model, noise, request: ScoreRequest, centers: torch.Tensor, contexts: torch.Tensor,
+                generator: torch.Generator | None = None, softmax_chunk: int = 8192) -> Scores:
+    """Compute the scores ``request`` asks for, for pairs (centers[b], contexts[b]).
+
+    model: a :class:`~w2v_contrastive.model.SkipGram`; noise: a
+    :class:`~w2v_contrastive.sampling.noise.NoiseDistribution` on the same device.
+    """
+    u = model.word_vectors(centers)
+    scores = Scores(positive=model.paired_scores(u, contexts).float(), positive_log_q=noise.log_probs[contexts])
+    if request.negatives:
+        shape = (request.negatives,) if request.shared_negatives else (centers.shape[0], request.negatives)
+        noise_words = noise.sample(shape, generator)
+        scores.negative = model.candidate_scores(u, noise_words).float()
+        log_q = noise.log_probs[noise_words]
+        scores.negative_log_q = log_q.unsqueeze(0) if request.shared_negatives else log_q
+        hits = noise_words.unsqueeze(0) if request.shared_negatives else noise_words
+        scores.negative_is_positive = hits == contexts.unsqueeze(1)
+    if request.in_batch:
+        scores.in_batch = model.candidate_scores(u, contexts).float()
+        scores.in_batch_log_q = scores.positive_log_q.unsqueeze(0)
+        scores.in_batch_is_positive = contexts.unsqueeze(0) == contexts.unsqueeze(1)
+    if request.full_vocabulary:
+        scores.log_partition = model.log_partition(u, softmax_chunk).float()
+    return scores

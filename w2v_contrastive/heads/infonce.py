@@ -1,0 +1,56 @@
+"""InfoNCE: pick the true context among itself and K negatives (categorical cross-entropy).
+
+With candidates {c} + {n_1..n_K} (noise words from Q, and/or the other contexts of the batch) and
+temperature tau:
+
+    f(w, x) = s(w, x) / tau        (or s(w, x) / tau - log Q(x) with the log Q correction)
+
+    L(w, c) = -log [ exp f(w, c) / (exp f(w, c) + sum_{k=1..K} exp f(w, n_k)) ]
+
+Candidates equal to c ("accidental hits") are removed. Minimising L maximises a lower bound on the
+mutual information, I(w; c) >= log(K + 1) - L.
+
+References: van den Oord, Li & Vinyals (2018), "Representation Learning with Contrastive Predictive
+Coding", eq. 4. With the log Q correction it is sampled softmax (Bengio & Senecal 2008; Jean, Cho,
+Memisevic & Bengio 2015, "On Using Very Large Target Vocabulary for Neural Machine Translation"),
+which tends to the full ``softmax`` as K grows. With in-batch negatives only and tau = 1 it is
+Sohn's multi-class N-pair loss (2016).
+Related: ``nce`` (binary instead of categorical), ``softmax`` (all V words as candidates).
+
+Note on the correction for in-batch candidates: they are drawn from the corpus' context
+distribution, not from Q; the correction still subtracts log Q, an approximation.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..errors import W2VError
+from .base import Head, Scores, ScoreRequest, register
+
+
+@register("infonce")
+class InfoNCE(Head):
+    def __init__(self, negatives: int = 5, shared_negatives: bool = False, in_batch_negatives: bool = False,
+                 temperature: float = 1.0, logq_correction: bool = False):
+        super().__init__()
+        if not negatives and not in_batch_negatives:
+            raise W2VError("infonce needs negatives: --negatives K > 0 and/or --in-batch-negatives")
+        self.request = ScoreRequest(negatives=negatives, shared_negatives=shared_negatives, in_batch=in_batch_negatives)
+        self.temperature = temperature
+        self.logq_correction = logq_correction
+
+    def _logits(self, score: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
+        logits = score / self.temperature
+        return logits - log_q if self.logq_correction else logits
+
+    def forward(self, scores: Scores) -> torch.Tensor:
+        columns = [self._logits(scores.positive, scores.positive_log_q).unsqueeze(1)]
+        if scores.negative is not None:
+            negative = self._logits(scores.negative, scores.negative_log_q)
+            columns.append(negative.masked_fill(scores.negative_is_positive, float("-inf")))
+        if scores.in_batch is not None:
+            in_batch = self._logits(scores.in_batch, scores.in_batch_log_q)
+            columns.append(in_batch.masked_fill(scores.in_batch_is_positive, float("-inf")))
+        logits = torch.cat(columns, dim=1)
+        return torch.logsumexp(logits, dim=1) - logits[:, 0]

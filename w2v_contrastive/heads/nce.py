@@ -1,0 +1,42 @@
+"""Noise-contrastive estimation (NCE).
+
+For a true pair (w, c) and k noise words n_1..n_k ~ Q, NCE trains a logistic classifier that tells
+data from noise with the logit
+
+    Delta s(w, x) = s(w, x) - log(k Q(x))
+
+    L(w, c) = -log sigma(Delta s(w, c)) - sum_{j=1..k} log(1 - sigma(Delta s(w, n_j)))
+
+Its optimum is s(w, x) = log p(x | w): the model is self-normalised (log Z(w) taken as 0, as Mnih &
+Teh do), so the scores estimate the full softmax's log-probabilities, more exactly as k grows.
+
+References: Gutmann & Hyvarinen (2010), "Noise-contrastive estimation: A new estimation principle
+for unnormalized statistical models", AISTATS; Mnih & Teh (2012), "A fast and simple algorithm for
+training neural probabilistic language models", ICML.
+Related: ``negative-sampling`` is this loss without the log(k Q) term (Dyer 2014, "Notes on Noise
+Contrastive Estimation and Negative Sampling"); ``infonce`` is its categorical counterpart.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from .base import Head, Scores, ScoreRequest, register
+
+
+@register("nce")
+class NCE(Head):
+    wants_output_bias = True
+
+    def __init__(self, negatives: int = 5, shared_negatives: bool = False):
+        super().__init__()
+        self.request = ScoreRequest(negatives=max(1, negatives), shared_negatives=shared_negatives)
+        self.log_k = math.log(self.request.negatives)
+
+    def forward(self, scores: Scores) -> torch.Tensor:
+        data_logit = scores.positive - self.log_k - scores.positive_log_q
+        noise_logit = scores.negative - self.log_k - scores.negative_log_q
+        return F.softplus(-data_logit) + F.softplus(noise_logit).sum(1)

@@ -1,0 +1,77 @@
+"""The skip-gram model: two embedding tables and an optional output bias, nothing else.
+
+s(w, c) = u_w . v_c + b_c, where u = ``input`` (the word vectors that are exported) and
+v = ``output`` (context vectors). word2vec's initialisation: u uniform in [-0.5/d, 0.5/d], v = 0.
+Tables are ``nn.Embedding(sparse=True)``, so a batch only touches the rows it uses.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.utils.checkpoint import checkpoint
+
+
+class SkipGram(nn.Module):
+    """``log_prior`` (float[V], optional) initialises the output bias to log p(c): with u.v = 0 the
+    model then starts at the unigram distribution, the optimum of a context-free model, so the
+    vectors only have to learn log p(c | w) - log p(c) (the PMI) rather than a shared offset too."""
+
+    def __init__(self, vocab_size: int, dim: int, output_bias: bool = False, log_prior: torch.Tensor | None = None):
+        super().__init__()
+        self.input = nn.Embedding(vocab_size, dim, sparse=True)
+        self.output = nn.Embedding(vocab_size, dim, sparse=True)
+        self.bias = nn.Embedding(vocab_size, 1, sparse=True) if output_bias else None
+        nn.init.uniform_(self.input.weight, -0.5 / dim, 0.5 / dim)
+        nn.init.zeros_(self.output.weight)
+        if self.bias is not None:
+            with torch.no_grad():
+                self.bias.weight.copy_(log_prior.view(-1, 1) if log_prior is not None else torch.zeros(vocab_size, 1))
+
+    @property
+    def vocab_size(self) -> int:
+        return self.input.num_embeddings
+
+    @property
+    def dim(self) -> int:
+        return self.input.embedding_dim
+
+    def word_vectors(self, words: torch.Tensor) -> torch.Tensor:
+        """u_w: float[..., d]."""
+        return self.input(words)
+
+    def _output_bias(self, words: torch.Tensor) -> torch.Tensor | float:
+        return 0.0 if self.bias is None else self.bias(words).squeeze(-1)
+
+    def paired_scores(self, u: torch.Tensor, contexts: torch.Tensor) -> torch.Tensor:
+        """s(w_b, c_b) for u: float[B, d] and contexts: int64[B] -> float[B]."""
+        return (u * self.output(contexts)).sum(-1) + self._output_bias(contexts)
+
+    def candidate_scores(self, u: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
+        """Scores of every word against candidates: int64[B, K] (one set per word) or int64[K]
+        (one set for the batch) -> float[B, K]."""
+        if candidates.dim() == 1:
+            return u @ self.output(candidates).T + self._output_bias(candidates)
+        return torch.bmm(self.output(candidates), u.unsqueeze(2)).squeeze(2) + self._output_bias(candidates)
+
+    def log_partition(self, u: torch.Tensor, chunk: int = 8192) -> torch.Tensor:
+        """log Z(w) = log sum_v exp s(w, v) over the whole vocabulary -> float[B].
+
+        Computed ``chunk`` vocabulary rows at a time with activation checkpointing, so forward and
+        backward hold at most a [B, chunk] block of scores whatever the vocabulary size.
+        """
+        weight = self.output.weight
+        bias = None if self.bias is None else self.bias.weight.squeeze(1)
+        parts = []
+        for start in range(0, self.vocab_size, chunk):
+            rows = slice(start, start + chunk)
+            part_bias = None if bias is None else bias[rows]
+            parts.append(checkpoint(_chunk_logsumexp, u, weight[rows], part_bias, use_reentrant=False))
+        return torch.logsumexp(torch.stack(parts), dim=0)
+
+
+def _chunk_logsumexp(u: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    scores = (u @ weight.T).float()
+    if bias is not None:
+        scores = scores + bias
+    return torch.logsumexp(scores, dim=1)

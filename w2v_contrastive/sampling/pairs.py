@@ -1,0 +1,90 @@
+"""The pair stream: (center, context) word pairs built on the training device.
+
+For each chunk of the encoded corpus (whole lines, about ``chunk_tokens`` tokens), as batched
+tensor ops: drop out-of-vocabulary tokens, subsample frequent words (a fresh draw each epoch),
+draw each kept center's effective window b uniform in 1..window (word2vec's dynamic window), emit
+the pairs (w_t, w_{t+j}) with 0 < |j| <= b_t inside one line, shuffle them, and cut them into
+batches. One Python iteration per window offset and per batch; none per token or per pair.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from ..corpus.cache import EncodedCorpus
+
+
+@dataclass
+class PairBatch:
+    """``centers`` and ``contexts``: int64[B] word ids on the device; ``tokens``: corpus tokens
+    (before subsampling) that this batch accounts for, for progress and learning-rate decay."""
+
+    centers: torch.Tensor
+    contexts: torch.Tensor
+    tokens: float
+
+
+class PairStream:
+    """Yields shuffled batches of skip-gram pairs, one epoch per call of :meth:`epoch`."""
+
+    def __init__(self, corpus: EncodedCorpus, vocab_size: int, keep_probabilities: np.ndarray, window: int,
+                 batch_size: int, device: torch.device, generator: torch.Generator, chunk_tokens: int = 1 << 20):
+        self.corpus = corpus
+        self.vocab_size = vocab_size
+        self.keep = torch.tensor(keep_probabilities, dtype=torch.float32, device=device)
+        self.window = window
+        self.batch_size = batch_size
+        self.device = device
+        self.generator = generator
+        self.chunks = self._chunk_bounds(corpus.line_starts, chunk_tokens)
+
+    @staticmethod
+    def _chunk_bounds(line_starts: np.ndarray, chunk_tokens: int) -> list[tuple[int, int]]:
+        """(first line, end line) ranges of about ``chunk_tokens`` tokens each."""
+        bounds, line, n_lines = [], 0, len(line_starts) - 1
+        while line < n_lines:
+            end = int(np.searchsorted(line_starts, line_starts[line] + chunk_tokens, side="left"))
+            end = min(max(end, line + 1), n_lines)
+            bounds.append((line, end))
+            line = end
+        return bounds
+
+    def chunk_pairs(self, first_line: int, end_line: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """All (center, context) pairs of lines [first_line, end_line), in corpus order."""
+        starts = self.corpus.line_starts[first_line : end_line + 1]
+        ids = torch.from_numpy(np.asarray(self.corpus.tokens[starts[0] : starts[-1]], dtype=np.int64)).to(self.device)
+        lengths = torch.from_numpy(np.diff(starts)).to(self.device)
+        line = torch.repeat_interleave(torch.arange(len(lengths), device=self.device), lengths)
+        known = ids < self.vocab_size
+        ids, line = ids[known], line[known]
+        kept = torch.rand(ids.shape, device=self.device, generator=self.generator) < self.keep[ids]
+        ids, line = ids[kept], line[kept]
+        reach = torch.randint(1, self.window + 1, ids.shape, device=self.device, generator=self.generator)
+        centers, contexts = [], []
+        for offset in range(1, self.window + 1):
+            same_line = line[:-offset] == line[offset:]
+            left, right = ids[:-offset], ids[offset:]
+            forward = same_line & (reach[:-offset] >= offset)
+            backward = same_line & (reach[offset:] >= offset)
+            centers += [left[forward], right[backward]]
+            contexts += [right[forward], left[backward]]
+        return torch.cat(centers), torch.cat(contexts)
+
+    def epoch(self) -> Iterator[PairBatch]:
+        """One pass over the corpus as shuffled batches."""
+        for first_line, end_line in self.chunks:
+            raw_tokens = float(self.corpus.line_starts[end_line] - self.corpus.line_starts[first_line])
+            centers, contexts = self.chunk_pairs(first_line, end_line)
+            n_pairs = centers.shape[0]
+            if n_pairs == 0:
+                yield PairBatch(centers, contexts, raw_tokens)
+                continue
+            order = torch.randperm(n_pairs, device=self.device, generator=self.generator)
+            centers, contexts = centers[order], contexts[order]
+            for start in range(0, n_pairs, self.batch_size):
+                stop = min(start + self.batch_size, n_pairs)
+                yield PairBatch(centers[start:stop], contexts[start:stop], raw_tokens * (stop - start) / n_pairs)
