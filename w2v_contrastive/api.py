@@ -138,7 +138,7 @@ def run_summary(result: TrainResult) -> dict:
                    "types": len(corpus.words), "cache": corpus.directory, "from_cache": corpus.from_cache,
                    "encode_seconds": corpus.seconds},
         "vocabulary": {"size": len(result.vocab), "tokens": result.vocab.total},
-        "head": {"name": result.config.head, "lr": result.stats.lr,
+        "head": {"name": result.config.head, "lr": result.stats.lr, "optimizer": result.stats.optimizer,
                  "output_bias": result.model.bias is not None},
         "training": stats,
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

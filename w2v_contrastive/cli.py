@@ -47,7 +47,8 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
     optim.add_argument("--epochs", type=int, default=defaults.epochs)
     optim.add_argument("--batch-size", type=int, default=defaults.batch_size, help="pairs per step")
     optim.add_argument("--lr", type=float, default=None, help="initial learning rate (default: the head's, 0.025 for SGD)")
-    optim.add_argument("--optimizer", choices=["sgd", "adam"], default=defaults.optimizer)
+    optim.add_argument("--optimizer", choices=["sgd", "adam"], default=None,
+                       help="default: the head's (sgd with sparse row updates; adam for softmax)")
     optim.add_argument("--max-words", type=int, default=None, help="stop after this many corpus tokens")
     optim.add_argument("--device", default=defaults.device, help="auto, cpu, cuda or cuda:N")
     optim.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")

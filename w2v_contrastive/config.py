@@ -45,7 +45,7 @@ class TrainConfig:
     batch_size: int = 4096
     lr: float | None = None
     min_lr_ratio: float = 1e-4
-    optimizer: str = "sgd"
+    optimizer: str | None = None
     device: str = "auto"
     threads: int | None = None
     seed: int = 0
@@ -80,7 +80,7 @@ class TrainConfig:
             raise W2VError(f"lr must be > 0, got {self.lr}")
         if not self.temperature > 0:
             raise W2VError(f"temperature must be > 0, got {self.temperature}")
-        if self.optimizer not in ("sgd", "adam"):
+        if self.optimizer not in (None, "sgd", "adam"):
             raise W2VError(f"optimizer must be 'sgd' or 'adam', not {self.optimizer!r}")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise W2VError(f"device must be auto, cpu or cuda, not {self.device!r}")

@@ -73,8 +73,9 @@ class Head(nn.Module):
     name: ClassVar[str] = ""
     #: whether the model gets a per-word output bias b_c unless the user says otherwise
     wants_output_bias: ClassVar[bool] = False
-    #: learning rates used when the user gives none, per optimizer
-    default_lr: ClassVar[dict[str, float]] = {"sgd": 0.025, "adam": 0.001}
+    #: the optimizer used when the user names none, and the learning rate per optimizer
+    default_optimizer: ClassVar[str] = "sgd"
+    default_lr: ClassVar[dict[str, float]] = {"sgd": 0.025, "adam": 0.005}
 
     request: ScoreRequest
 

@@ -20,6 +20,10 @@ from .base import Head, Scores, ScoreRequest, register
 @register("softmax")
 class FullSoftmax(Head):
     wants_output_bias = True
+    # Every output row gets a gradient from every pair of the batch, so summed-loss SGD either
+    # diverges or, at a safe step size, never breaks the initial symmetry; Adam's per-row scaling works.
+    default_optimizer = "adam"
+    default_lr = {"sgd": 0.002, "adam": 0.01}
 
     def __init__(self):
         super().__init__()

@@ -54,6 +54,7 @@ class TrainStats:
     device: str = "cpu"
     threads: int = 1
     lr: float = 0.0
+    optimizer: str = "sgd"
     history: list[dict] = field(default_factory=list)
 
 
@@ -78,12 +79,13 @@ class Trainer:
         self.noise = NoiseDistribution(vocab.counts, config.alpha, self.device)
         self.pairs = PairStream(corpus, len(vocab), vocab.keep_probabilities(config.sample), config.window,
                                 config.batch_size, self.device, self.generator, config.chunk_tokens)
-        self.lr = config.lr if config.lr is not None else self.head.default_lr[config.optimizer]
+        self.optimizer_name = config.optimizer or self.head.default_optimizer
+        self.lr = config.lr if config.lr is not None else self.head.default_lr[self.optimizer_name]
         self.optimizers = self._optimizers()
 
     def _optimizers(self) -> list[torch.optim.Optimizer]:
         """SGD takes sparse and dense gradients alike; Adam needs SparseAdam for the sparse ones."""
-        if self.config.optimizer == "sgd":
+        if self.optimizer_name == "sgd":
             return [torch.optim.SGD(self.model.parameters(), lr=self.lr)]
         dense_output = self.head.request.full_vocabulary
         sparse = [self.model.input.weight] + ([] if dense_output else [p for n, p in self.model.named_parameters()
@@ -162,6 +164,10 @@ class Trainer:
         if self.device.type == "cuda":
             stats.peak_gpu_mb = torch.cuda.max_memory_allocated(self.device) / 2**20
         stats.lr = self.lr
+        stats.optimizer = self.optimizer_name
+        if not all(torch.isfinite(p).all() for p in self.model.parameters()):
+            raise W2VError(f"training diverged: the {self.config.head} model has non-finite parameters; "
+                           f"lower the learning rate (now {self.lr:g})")
         return stats
 
     def _log(self, stats: TrainStats, epoch: int, loss_sum: torch.Tensor, pairs: int, lr: float, elapsed: float,

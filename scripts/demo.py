@@ -1,0 +1,55 @@
+"""`make demo`: train the spine's heads on the embedded default corpus and print a score table.
+
+Default corpus: data/gutenberg-mid.txt.xz (186 public-domain books, 4M tokens). On a CPU the full
+softmax (O(V) per pair, meant for the GPU) gets a smaller budget, said so in the table.
+Run with --epochs/--heads to change the plan; outputs go to runs/demo/<head>.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import torch
+
+import w2v_contrastive as w2v
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--heads", default="negative-sampling,nce,infonce,softmax")
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--out", default="runs/demo")
+    parser.add_argument("--cpu-softmax-words", type=int, default=400_000,
+                        help="corpus tokens the full softmax trains on when there is no GPU")
+    args = parser.parse_args()
+    gpu = torch.cuda.is_available()
+    started = time.time()
+    corpus = w2v.prepare_corpus()
+    print(f"corpus: {corpus.description}: {corpus.n_tokens:,} tokens, {len(corpus.words):,} types "
+          f"({'from cache' if corpus.from_cache else f'encoded in {corpus.seconds:.1f}s'})")
+    rows = []
+    for head in args.heads.split(","):
+        settings = {"epochs": args.epochs}
+        note = ""
+        if head == "softmax" and not gpu:
+            settings.update(max_words=args.cpu_softmax_words, max_vocab=10_000)
+            note = f"CPU budget: {args.cpu_softmax_words:,} tokens, top 10k words"
+        result = w2v.train(corpus, head=head, out=os.path.join(args.out, head), overwrite=True, **settings)
+        scores = {r["benchmark"]: r for r in w2v.evaluate(result.vectors)}
+        rows.append((head, scores, result.stats.words_per_second, note))
+    print()
+    print(f"| head | WS353 | SimLex | MEN | words/s | note |")
+    print(f"|---|---|---|---|---|---|")
+    for head, scores, wps, note in rows:
+        cells = " | ".join(f"{scores[b]['spearman']:.3f} ({scores[b]['covered']}/{scores[b]['pairs']})"
+                           for b in ("wordsim353", "simlex999", "men3k"))
+        print(f"| {head} | {cells} | {wps:,.0f} | {note} |")
+    print(f"\nvectors in {args.out}/<head>/vectors.txt; total {time.time() - started:.0f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""One prepared GPU check: train every head on a corpus on CUDA (bf16 autocast), evaluate, write JSON.
+
+    python scripts/gpu_check.py --corpus data/gutenberg-mid.txt.xz --out $OUT/gpu.json
+
+Each run's words/s, pairs/s, peak GPU memory and WS353/SimLex/MEN rho go into one JSON file,
+written after every run so a time-out still leaves the finished ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import torch
+
+import w2v_contrastive as w2v
+
+PLAN = [
+    ("negative-sampling", {"batch_size": 16384}),
+    ("negative-sampling", {"batch_size": 65536}),
+    ("negative-sampling", {"batch_size": 65536, "shared_negatives": True, "negatives": 64, "lr": 0.01}),
+    ("nce", {"batch_size": 16384}),
+    ("infonce", {"batch_size": 16384}),
+    ("infonce", {"batch_size": 8192, "in_batch_negatives": True, "negatives": 0, "temperature": 0.5}),
+    ("softmax", {"batch_size": 4096, "dim": 300}),
+]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--corpus", default="data/gutenberg-mid.txt.xz")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--seconds", type=float, default=400, help="skip remaining runs after this much time")
+    args = parser.parse_args()
+    started = time.time()
+    report = {"device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+              "torch": torch.__version__, "corpus": args.corpus, "runs": []}
+    corpus = w2v.prepare_corpus(args.corpus)
+    report["corpus_tokens"] = corpus.n_tokens
+    report["encode_seconds"] = corpus.seconds
+    for head, settings in PLAN:
+        if time.time() - started > args.seconds:
+            break
+        settings = {"epochs": args.epochs, **settings}
+        try:
+            result = w2v.train(corpus, head=head, device="cuda", progress=False, **settings)
+            s = result.stats
+            row = {"head": head, "settings": settings, "words_per_second": s.words_per_second,
+                   "pairs_per_second": s.pairs_per_second, "seconds": s.seconds, "peak_gpu_mb": s.peak_gpu_mb,
+                   "final_loss": s.final_loss,
+                   **{r["benchmark"]: r["spearman"] for r in w2v.evaluate(result.vectors)}}
+        except Exception as exc:  # record and go on: the point is to learn as much as possible per lease
+            row = {"head": head, "settings": settings, "error": f"{type(exc).__name__}: {exc}"}
+        report["runs"].append(row)
+        print(json.dumps(row), flush=True)
+        with open(args.out, "w") as handle:
+            json.dump(report, handle, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

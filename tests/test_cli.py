@@ -1,0 +1,110 @@
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from w2v_contrastive import load, load_model
+from w2v_contrastive.cli import main
+from tests.conftest import SMALL_CORPUS
+
+
+def run_cli(*args):
+    """Run the real console entry point in a subprocess: exit code, stdout, stderr."""
+    proc = subprocess.run([sys.executable, "-m", "w2v_contrastive", *args], capture_output=True, text=True, timeout=600)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, cache_dir):
+    out = str(tmp_path_factory.mktemp("run") / "sgns")
+    code, stdout, stderr = run_cli("train", "--corpus", SMALL_CORPUS, "--head", "negative-sampling", "--out", out,
+                                   "--epochs", "1", "--dim", "32", "--cache-dir", cache_dir, "--no-progress",
+                                   "--threads", "2")
+    assert code == 0, stderr
+    assert "words/s" in stdout
+    return out
+
+
+def test_train_writes_every_output_file(trained):
+    assert sorted(os.listdir(trained)) == ["checkpoint.pt", "config.json", "metrics.jsonl", "vectors.txt", "vocab.tsv"]
+    config = json.load(open(os.path.join(trained, "config.json")))
+    assert config["config"]["head"] == "negative-sampling" and config["config"]["dim"] == 32
+    assert config["corpus"]["tokens"] == 493442 and config["training"]["words_per_second"] > 0
+    assert {"torch", "numpy", "w2v_contrastive"} <= set(config["versions"])
+    metrics = [json.loads(line) for line in open(os.path.join(trained, "metrics.jsonl"))]
+    assert metrics and {"step", "loss", "lr", "words_per_second"} <= set(metrics[-1])
+    vocab = [line.split("\t") for line in open(os.path.join(trained, "vocab.tsv"))]
+    assert vocab[0][0] == "the" and all(int(c) >= 5 for _, c in vocab)
+
+
+def test_vectors_load_in_gensim_and_match_the_checkpoint(trained):
+    from gensim.models import KeyedVectors
+
+    kv = KeyedVectors.load_word2vec_format(os.path.join(trained, "vectors.txt"), binary=False)
+    ours = load(trained)
+    model, vocab, config = load_model(trained)
+    assert kv.index_to_key == ours.words == vocab.words
+    assert np.allclose(kv.vectors, ours.matrix, atol=1e-5)
+    assert np.allclose(model.input.weight.detach().numpy(), ours.matrix, rtol=1e-5, atol=1e-6)
+    assert config.dim == 32
+
+
+def test_evaluate_json_lines(trained, capsys):
+    assert main(["evaluate", trained, "--benchmark", "men3k", "--benchmark", "simlex999", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["benchmark"] for r in rows] == ["men3k", "simlex999"]
+    assert rows[0]["pairs"] == 3000 and 0 < rows[0]["covered"] < 3000 and -1 <= rows[0]["spearman"] <= 1
+    assert set(rows[0]) == {"benchmark", "spearman", "pairs", "covered"}
+
+
+def test_neighbors(trained, capsys):
+    assert main(["neighbors", trained, "king", "-k", "3"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("king: ") and line.count(",") == 2
+
+
+def test_existing_output_needs_overwrite(trained, capsys):
+    assert main(["train", "--corpus", SMALL_CORPUS, "--out", trained, "--epochs", "1"]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+
+
+BAD_INPUTS = {
+    "missing file": (lambda d: ["--corpus", os.path.join(d, "nope.txt")], "nope.txt: no such file"),
+    "empty corpus": (lambda d: ["--corpus", write(d, "empty.txt", b"")], "empty.txt: the corpus holds no words"),
+    "punctuation only": (lambda d: ["--corpus", write(d, "punct.txt", b"... !!! 123\n")], "holds no words"),
+    "min count": (lambda d: ["--corpus", write(d, "few.txt", b"one two three\n")], "no word occurs at least 5 times"),
+    "undecodable": (lambda d: ["--corpus", write(d, "bad.txt", b"caf\xe9\n")], "bad.txt: not valid UTF-8"),
+    "unknown head": (lambda d: ["--corpus", SMALL_CORPUS, "--head", "magic"], "unknown head 'magic'"),
+    "bad setting": (lambda d: ["--corpus", SMALL_CORPUS, "--dim", "0"], "dim must be at least 1"),
+}
+
+
+def write(directory, name, data):
+    path = os.path.join(directory, name)
+    with open(path, "wb") as handle:
+        handle.write(data)
+    return path
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_gives_one_line_exit_2_and_no_output(tmp_path, case):
+    make_args, message = BAD_INPUTS[case]
+    out = tmp_path / "out"
+    code, stdout, stderr = run_cli("train", *make_args(str(tmp_path)), "--out", str(out), "--no-progress",
+                                   "--cache-dir", str(tmp_path / "cache"))
+    assert code == 2
+    assert stderr.count("\n") == 1 and stderr.startswith("error: ") and message in stderr, stderr
+    assert "Traceback" not in stderr
+    assert not out.exists() and not (tmp_path / "out.partial").exists()
+
+
+def test_malformed_benchmark_names_file_and_line(trained, tmp_path):
+    bench = write(str(tmp_path), "bench.tsv", b"word1\tword2\tscore\nking\tqueen\t8.5\nking queen\n")
+    code, _, stderr = run_cli("evaluate", trained, "--benchmark", bench)
+    assert code == 2 and stderr.strip() == f"error: {bench}:3: expected 'word1 word2 score', found 2 fields"
+    bench = write(str(tmp_path), "bench2.tsv", b"king\tqueen\t8.5\nking\tman\thigh\n")
+    code, _, stderr = run_cli("evaluate", trained, "--benchmark", bench)
+    assert code == 2 and "bench2.tsv:2: score 'high' is not a number" in stderr
