@@ -83,56 +83,57 @@ def load_or_build(source: CorpusSource, options: TokenizerOptions, cache_dir: st
     """Return the encoded corpus, from the cache when a valid entry exists, else encode and cache it."""
     key = cache_key(source, options)
     cache_dir = cache_dir or default_cache_dir()
-    if key is not None:
-        final = os.path.join(cache_dir, key)
+    if key is None:  # in-memory text: encode into a temporary folder, removed once memory-mapped
+        directory = tempfile.mkdtemp(prefix="w2v-contrastive-corpus-")
+        _build_into(source, options, directory)
+        corpus = _load(directory, source.describe())
+        shutil.rmtree(directory, ignore_errors=True)
+        corpus.directory = None
+        return corpus
+    final = os.path.join(cache_dir, key)
+    if os.path.exists(final):
         corpus = _load(final, source.describe())
         if corpus is not None:
+            corpus.from_cache = True
             return corpus
-        os.makedirs(cache_dir, exist_ok=True)
-        work = tempfile.mkdtemp(prefix=f".{key}.partial-", dir=cache_dir)
-    else:
-        work = tempfile.mkdtemp(prefix="w2v-contrastive-corpus-")
+        log.warning("corpus cache %s is damaged or stale; rebuilding it", final)
+    os.makedirs(cache_dir, exist_ok=True)
+    work = tempfile.mkdtemp(prefix=f".{key}.partial-", dir=cache_dir)
+    _build_into(source, options, work)
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(work, final)
+    return _load(final, source.describe())
+
+
+def _build_into(source: CorpusSource, options: TokenizerOptions, directory: str) -> None:
     try:
-        _build(source, options, work)
-        if key is None:
-            return _load(work, source.describe(), check=False)
-        shutil.rmtree(final, ignore_errors=True)
-        os.replace(work, final)
+        _build(source, options, directory)
     except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(directory, ignore_errors=True)
         raise
-    corpus = _load(final, source.describe(), check=False)
-    corpus.from_cache = False
-    return corpus
 
 
-def _load(directory: str, description: str, check: bool = True) -> EncodedCorpus | None:
-    meta_path = os.path.join(directory, "meta.json")
+def _load(directory: str, description: str) -> EncodedCorpus | None:
+    """The corpus cached in ``directory``, or None when any file is missing or disagrees with meta.json."""
     try:
-        with open(meta_path, encoding="utf-8") as handle:
+        with open(os.path.join(directory, "meta.json"), encoding="utf-8") as handle:
             meta = json.load(handle)
         tokens_path = os.path.join(directory, "tokens.int32")
         lines_path = os.path.join(directory, "lines.int64")
         if meta.get("format") != FORMAT_VERSION:
-            raise ValueError("format version")
+            return None
         if os.path.getsize(tokens_path) != 4 * meta["n_tokens"] or os.path.getsize(lines_path) != 8 * (meta["n_lines"] + 1):
-            raise ValueError("array sizes disagree with meta.json")
+            return None
         with open(os.path.join(directory, "vocab.tsv"), encoding="utf-8") as handle:
             rows = [line.rstrip("\n").split("\t") for line in handle]
         if len(rows) != meta["n_types"] or hashlib.sha256("\n".join(r[0] for r in rows).encode()).hexdigest() != meta["vocab_sha256"]:
-            raise ValueError("vocabulary disagrees with meta.json")
-    except FileNotFoundError:
-        return None
-    except (ValueError, KeyError, json.JSONDecodeError, IndexError) as exc:
-        if check:
-            log.warning("corpus cache %s is damaged (%s); rebuilding it", directory, exc)
             return None
-        raise
+        counts = np.array([int(r[1]) for r in rows], dtype=np.int64)
+    except (OSError, ValueError, KeyError, IndexError):  # json.JSONDecodeError is a ValueError
+        return None
     tokens = np.memmap(tokens_path, dtype=np.int32, mode="r") if meta["n_tokens"] else np.zeros(0, np.int32)
     line_starts = np.fromfile(lines_path, dtype=np.int64)
-    words = [r[0] for r in rows]
-    counts = np.array([int(r[1]) for r in rows], dtype=np.int64)
-    return EncodedCorpus(tokens, line_starts, words, counts, description, directory, meta["seconds"], from_cache=check)
+    return EncodedCorpus(tokens, line_starts, [r[0] for r in rows], counts, description, directory, meta["seconds"])
 
 
 def _text_blocks(source: CorpusSource, options: TokenizerOptions, replaced: list[int]) -> Iterator[str]:
@@ -243,7 +244,7 @@ def _encode_blocks(tokenizer: Tokenizer, path: str) -> Iterator[np.ndarray]:
                 carry = block[cut:]
             if batch and (len(batch) >= ENCODE_BATCH or not block):
                 encodings = tokenizer.encode_batch_fast(batch, add_special_tokens=False)
-                yield np.fromiter((i for e in encodings for i in e.ids), dtype=np.int32)
+                yield np.concatenate([np.array(e.ids, dtype=np.int32) for e in encodings])
                 batch = []
             if not block:
                 break

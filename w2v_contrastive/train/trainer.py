@@ -153,8 +153,7 @@ class Trainer:
             if done:
                 break
         if loss_pairs:
-            self._log(stats, config.epochs - 1 if not done else epoch, loss_sum, loss_pairs, lr,
-                      time.perf_counter() - started, metrics, bar)
+            self._log(stats, epoch, loss_sum, loss_pairs, lr, time.perf_counter() - started, metrics, bar)
         bar.update(int(stats.words) - bar.n)
         bar.close()
         stats.seconds = time.perf_counter() - started
