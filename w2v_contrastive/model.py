@@ -40,19 +40,12 @@ class SkipGram(nn.Module):
         """u_w: float[..., d]."""
         return self.input(words)
 
-    def _output_bias(self, words: torch.Tensor) -> torch.Tensor | float:
-        return 0.0 if self.bias is None else self.bias(words).squeeze(-1)
-
-    def paired_scores(self, u: torch.Tensor, contexts: torch.Tensor) -> torch.Tensor:
-        """s(w_b, c_b) for u: float[B, d] and contexts: int64[B] -> float[B]."""
-        return (u * self.output(contexts)).sum(-1) + self._output_bias(contexts)
-
-    def candidate_scores(self, u: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
-        """Scores of every word against candidates: int64[B, K] (one set per word) or int64[K]
-        (one set for the batch) -> float[B, K]."""
-        if candidates.dim() == 1:
-            return u @ self.output(candidates).T + self._output_bias(candidates)
-        return torch.bmm(self.output(candidates), u.unsqueeze(2)).squeeze(2) + self._output_bias(candidates)
+    def context_vectors(self, contexts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | float]:
+        """(v_c: float[..., d], b_c: float[...] or 0.0). Look up all of a batch's contexts and noise
+        words in one call: each table then gets one sparse gradient per step, which autograd does
+        not have to merge (merging two sparse gradients densifies the whole V x d table)."""
+        bias = 0.0 if self.bias is None else self.bias(contexts).squeeze(-1)
+        return self.output(contexts), bias
 
     def log_partition(self, u: torch.Tensor, chunk: int = 8192) -> torch.Tensor:
         """log Z(w) = log sum_v exp s(w, v) over the whole vocabulary -> float[B].

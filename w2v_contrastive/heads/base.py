@@ -100,18 +100,32 @@ def score_batch(model, noise, request: ScoreRequest, centers: torch.Tensor, cont
     model: a :class:`~w2v_contrastive.model.SkipGram`; noise: a
     :class:`~w2v_contrastive.sampling.noise.NoiseDistribution` on the same device.
     """
+    batch = centers.shape[0]
     u = model.word_vectors(centers)
-    scores = Scores(positive=model.paired_scores(u, contexts).float(), positive_log_q=noise.log_probs[contexts])
+    noise_words = None
     if request.negatives:
-        shape = (request.negatives,) if request.shared_negatives else (centers.shape[0], request.negatives)
+        shape = (request.negatives,) if request.shared_negatives else (batch, request.negatives)
         noise_words = noise.sample(shape, generator)
-        scores.negative = model.candidate_scores(u, noise_words).float()
-        log_q = noise.log_probs[noise_words]
-        scores.negative_log_q = log_q.unsqueeze(0) if request.shared_negatives else log_q
-        hits = noise_words.unsqueeze(0) if request.shared_negatives else noise_words
-        scores.negative_is_positive = hits == contexts.unsqueeze(1)
+        v, b = model.context_vectors(torch.cat([contexts, noise_words.reshape(-1)]))
+    else:
+        v, b = model.context_vectors(contexts)
+    v_true, b_true = v[:batch], (b[:batch] if torch.is_tensor(b) else b)
+    scores = Scores(positive=((u * v_true).sum(-1) + b_true).float(), positive_log_q=noise.log_probs[contexts])
+    if noise_words is not None:
+        v_noise, b_noise = v[batch:], (b[batch:] if torch.is_tensor(b) else b)
+        if request.shared_negatives:
+            negative = u @ v_noise.T + b_noise
+            scores.negative_log_q = noise.log_probs[noise_words].unsqueeze(0)
+            scores.negative_is_positive = noise_words.unsqueeze(0) == contexts.unsqueeze(1)
+        else:
+            v_noise = v_noise.view(batch, request.negatives, -1)
+            b_noise = b_noise.view(batch, request.negatives) if torch.is_tensor(b_noise) else b_noise
+            negative = torch.bmm(v_noise, u.unsqueeze(2)).squeeze(2) + b_noise
+            scores.negative_log_q = noise.log_probs[noise_words]
+            scores.negative_is_positive = noise_words == contexts.unsqueeze(1)
+        scores.negative = negative.float()
     if request.in_batch:
-        scores.in_batch = model.candidate_scores(u, contexts).float()
+        scores.in_batch = (u @ v_true.T + b_true).float()
         scores.in_batch_log_q = scores.positive_log_q.unsqueeze(0)
         scores.in_batch_is_positive = contexts.unsqueeze(0) == contexts.unsqueeze(1)
     if request.full_vocabulary:
