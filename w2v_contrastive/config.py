@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -97,6 +96,3 @@ class TrainConfig:
         tokenizer = TokenizerOptions(**values.pop("tokenizer", {}))
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(tokenizer=tokenizer, **{k: v for k, v in values.items() if k in known})
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True)

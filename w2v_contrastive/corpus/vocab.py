@@ -62,22 +62,6 @@ class Vocabulary:
         with atomic_write(path) as handle:
             handle.writelines(f"{w}\t{c}\n" for w, c in zip(self.words, self.counts.tolist()))
 
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> "Vocabulary":
-        words, counts = [], []
-        with open(path, encoding="utf-8") as handle:
-            for number, line in enumerate(handle, 1):
-                parts = line.rstrip("\n").split("\t")
-                if len(parts) != 2 or not parts[1].isdigit():
-                    raise W2VError(f"{path}:{number}: expected 'word<TAB>count'")
-                words.append(parts[0])
-                counts.append(int(parts[1]))
-        return cls(words, np.array(counts, dtype=np.int64))
-
-    def expected_kept_tokens(self, sample: float) -> float:
-        """Expected number of tokens left per pass after subsampling."""
-        return float((self.keep_probabilities(sample) * self.counts).sum())
-
     def __repr__(self) -> str:
         return f"Vocabulary({len(self)} words, {self.total} tokens, top {self.words[:3]})"
 
