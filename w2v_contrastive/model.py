@@ -40,11 +40,14 @@ class SkipGram(nn.Module):
         """u_w: float[..., d]."""
         return self.input(words)
 
-    def context_vectors(self, contexts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | float]:
-        """(v_c: float[..., d], b_c: float[...] or 0.0). Look up all of a batch's contexts and noise
-        words in one call: each table then gets one sparse gradient per step, which autograd does
-        not have to merge (merging two sparse gradients densifies the whole V x d table)."""
-        bias = 0.0 if self.bias is None else self.bias(contexts).squeeze(-1)
+    def context_vectors(self, contexts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(v_c: float[..., d], b_c: float[...], zeros without a bias). Look up all of a batch's
+        contexts and noise words in one call: each table then gets one sparse gradient per step,
+        which autograd does not have to merge (merging two sparse gradients densifies the table)."""
+        if self.bias is None:
+            bias = torch.zeros(contexts.shape, dtype=self.output.weight.dtype, device=contexts.device)
+        else:
+            bias = self.bias(contexts).squeeze(-1)
         return self.output(contexts), bias
 
     def log_partition(self, u: torch.Tensor, chunk: int = 8192) -> torch.Tensor:

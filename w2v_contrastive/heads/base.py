@@ -102,28 +102,31 @@ def score_batch(model, noise, request: ScoreRequest, centers: torch.Tensor, cont
     """
     batch = centers.shape[0]
     u = model.word_vectors(centers)
-    noise_words = None
-    if request.negatives:
-        shape = (request.negatives,) if request.shared_negatives else (batch, request.negatives)
-        noise_words = noise.sample(shape, generator)
-        v, b = model.context_vectors(torch.cat([contexts, noise_words.reshape(-1)]))
+    if request.negatives and not request.shared_negatives:
+        # one [B, 1 + K] block of candidates: the true context first, then its noise words
+        noise_words = noise.sample((batch, request.negatives), generator)
+        v, b = model.context_vectors(torch.cat([contexts.unsqueeze(1), noise_words], dim=1))
+        candidate = (torch.bmm(v, u.unsqueeze(2)).squeeze(2) + b).float()
+        positive, scores_negative = candidate[:, 0], candidate[:, 1:]
+        v_true, b_true = v[:, 0], b[:, 0]
+        negative_log_q = noise.log_probs[noise_words]
+        hits = noise_words
+    elif request.negatives:
+        noise_words = noise.sample((request.negatives,), generator)
+        v, b = model.context_vectors(torch.cat([contexts, noise_words]))
+        v_true, b_true = v[:batch], b[:batch]
+        positive = ((u * v_true).sum(-1) + b_true).float()
+        scores_negative = (u @ v[batch:].T + b[batch:]).float()
+        negative_log_q = noise.log_probs[noise_words].unsqueeze(0)
+        hits = noise_words.unsqueeze(0)
     else:
-        v, b = model.context_vectors(contexts)
-    v_true, b_true = v[:batch], (b[:batch] if torch.is_tensor(b) else b)
-    scores = Scores(positive=((u * v_true).sum(-1) + b_true).float(), positive_log_q=noise.log_probs[contexts])
-    if noise_words is not None:
-        v_noise, b_noise = v[batch:], (b[batch:] if torch.is_tensor(b) else b)
-        if request.shared_negatives:
-            negative = u @ v_noise.T + b_noise
-            scores.negative_log_q = noise.log_probs[noise_words].unsqueeze(0)
-            scores.negative_is_positive = noise_words.unsqueeze(0) == contexts.unsqueeze(1)
-        else:
-            v_noise = v_noise.view(batch, request.negatives, -1)
-            b_noise = b_noise.view(batch, request.negatives) if torch.is_tensor(b_noise) else b_noise
-            negative = torch.bmm(v_noise, u.unsqueeze(2)).squeeze(2) + b_noise
-            scores.negative_log_q = noise.log_probs[noise_words]
-            scores.negative_is_positive = noise_words == contexts.unsqueeze(1)
-        scores.negative = negative.float()
+        v_true, b_true = model.context_vectors(contexts)
+        positive = ((u * v_true).sum(-1) + b_true).float()
+    scores = Scores(positive=positive, positive_log_q=noise.log_probs[contexts])
+    if request.negatives:
+        scores.negative = scores_negative
+        scores.negative_log_q = negative_log_q
+        scores.negative_is_positive = hits == contexts.unsqueeze(1)
     if request.in_batch:
         scores.in_batch = (u @ v_true.T + b_true).float()
         scores.in_batch_log_q = scores.positive_log_q.unsqueeze(0)
