@@ -61,10 +61,9 @@ class TrainConfig:
     tokenizer: TokenizerOptions = field(default_factory=TokenizerOptions)
 
     def validate(self) -> None:
-        from .heads import HEADS
+        from .heads import head_class
 
-        if self.head not in HEADS:
-            raise W2VError(f"unknown head {self.head!r}; choose one of: {', '.join(sorted(HEADS))}")
+        head_class(self.head)
         positive_ints = ("dim", "window", "epochs", "batch_size", "min_count", "softmax_chunk", "chunk_tokens")
         for name in positive_ints:
             if int(getattr(self, name)) < 1:

@@ -83,11 +83,16 @@ class Head(nn.Module):
         raise NotImplementedError
 
 
-def build_head(name: str, settings: Any) -> Head:
-    """Instantiate head ``name``, taking constructor arguments from ``settings`` attributes."""
+def head_class(name: str) -> type[Head]:
+    """The registered head called ``name``; a W2VError listing the choices if there is none."""
     if name not in HEADS:
         raise W2VError(f"unknown head {name!r}; choose one of: {', '.join(sorted(HEADS))}")
-    cls = HEADS[name]
+    return HEADS[name]
+
+
+def build_head(name: str, settings: Any) -> Head:
+    """Instantiate head ``name``, taking constructor arguments from ``settings`` attributes."""
+    cls = head_class(name)
     parameters = inspect.signature(cls.__init__).parameters
     kwargs = {p: getattr(settings, p) for p in parameters if p != "self" and hasattr(settings, p)}
     return cls(**kwargs)
