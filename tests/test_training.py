@@ -15,6 +15,8 @@ from w2v_contrastive import Vectors, evaluate, train
 # on which even SGNS scores about 0.04, too few to judge, so only MEN is asserted for it.
 CASES = [
     ("negative-sampling", {"epochs": 10}, 0.30, 0.10),
+    # the autograd path (what a GPU runs), which the fused CPU kernel replaces for the heads above
+    ("negative-sampling", {"epochs": 10, "fused_cpu": False}, 0.30, 0.10),
     ("nce", {"epochs": 10}, 0.30, 0.07),
     ("infonce", {"epochs": 10}, 0.30, 0.08),
     ("infonce", {"epochs": 2, "in_batch_negatives": True, "negatives": 0, "batch_size": 1024, "temperature": 0.5},
@@ -32,6 +34,8 @@ def random_baseline(vocab_words, dim=100, seed=0):
 def test_head_learns_and_beats_random_vectors(small_corpus, head, settings, men_min, simlex_min):
     result = train(small_corpus, head=head, dim=50, sample=1e-3, threads=2, progress=False, log_every_seconds=0.5,
                    **settings)
+    per_example_negatives = head != "softmax" and not settings.get("in_batch_negatives")
+    assert result.stats.fused_cpu == (per_example_negatives and settings.get("fused_cpu", True))
     losses = [h["loss"] for h in result.stats.history]
     # the loss falls by at least 0.1 nat per pair (first vs last three logged averages)
     assert len(losses) >= 6 and np.mean(losses[-3:]) < np.mean(losses[:3]) - 0.1, losses

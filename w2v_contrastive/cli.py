@@ -45,7 +45,8 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--softmax-chunk", type=int, default=defaults.softmax_chunk, help="softmax: vocabulary rows per chunk")
     optim = parser.add_argument_group("optimisation")
     optim.add_argument("--epochs", type=int, default=defaults.epochs)
-    optim.add_argument("--batch-size", type=int, default=defaults.batch_size, help="pairs per step")
+    optim.add_argument("--batch-size", type=int, default=defaults.batch_size,
+                       help="pairs per step (default: 16384 with the fused CPU kernels, else 4096)")
     optim.add_argument("--lr", type=float, default=None, help="initial learning rate (default: the head's, 0.025 for SGD)")
     optim.add_argument("--optimizer", choices=["sgd", "adam"], default=None,
                        help="default: the head's (sgd with sparse row updates; adam for softmax)")
@@ -53,13 +54,15 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
     optim.add_argument("--device", default=defaults.device, help="auto, cpu, cuda or cuda:N")
     optim.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
     optim.add_argument("--seed", type=int, default=defaults.seed)
+    optim.add_argument("--no-fused-cpu", dest="fused_cpu", action="store_false",
+                       help="CPU: train through autograd instead of the compiled SGD kernels (slower)")
     optim.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
 
 
 def _settings(args: argparse.Namespace) -> dict:
     keys = ["dim", "window", "negatives", "min_count", "max_vocab", "sample", "alpha", "epochs", "batch_size", "lr",
             "optimizer", "device", "threads", "seed", "output_bias", "temperature", "shared_negatives",
-            "in_batch_negatives", "logq_correction", "softmax_chunk", "max_words", "progress", "pretokenized",
+            "in_batch_negatives", "logq_correction", "softmax_chunk", "max_words", "progress", "pretokenized", "fused_cpu",
             "keep_digits", "keep_punctuation", "encoding_errors"]
     settings = {k: getattr(args, k) for k in keys}
     settings["lowercase"] = not args.keep_case

@@ -41,13 +41,17 @@ class TrainConfig:
     sample: float = 1e-4
     alpha: float = 0.75
     epochs: int = 5
-    batch_size: int = 4096
+    #: pairs per step; None: 16384 on the fused CPU path (a unit of work there), else 4096
+    batch_size: int | None = None
     lr: float | None = None
     min_lr_ratio: float = 1e-4
     optimizer: str | None = None
     device: str = "auto"
     threads: int | None = None
     seed: int = 0
+    #: on the CPU with SGD, heads with a compiled row loss train in word2vec's fused per-pair loop
+    #: (train/fused_sgd.py) instead of through autograd; False keeps every step on autograd
+    fused_cpu: bool = True
     output_bias: bool | None = None
     temperature: float = 1.0
     shared_negatives: bool = False
@@ -66,7 +70,7 @@ class TrainConfig:
         head_class(self.head)
         positive_ints = ("dim", "window", "epochs", "batch_size", "min_count", "softmax_chunk", "chunk_tokens")
         for name in positive_ints:
-            if int(getattr(self, name)) < 1:
+            if getattr(self, name) is not None and int(getattr(self, name)) < 1:
                 raise W2VError(f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         if self.negatives < 0:
             raise W2VError(f"negatives must be >= 0, got {self.negatives}")

@@ -82,6 +82,17 @@ class Head(nn.Module):
     def forward(self, scores: Scores) -> torch.Tensor:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def fused_row_loss(self):
+        """Optional: the same loss for one pair's candidate row, as a numba-compiled function
+        ``row_loss(s, log_q, hit, grad) -> L`` for the fused CPU path (``train/fused_sgd.py``).
+
+        s: float32[1 + K], scores of the true context then of its K noise words; log_q: their log Q;
+        hit[k]: candidate k is the true context (k > 0). Writes dL/ds_k into grad (float32[1 + K])
+        and returns L. Only for heads whose ``request`` is per-example negatives; it must agree with
+        :meth:`forward` (tests check both on the same scores). Heads without it use autograd.
+        """
+        raise NotImplementedError
+
 
 def head_class(name: str) -> type[Head]:
     """The registered head called ``name``; a W2VError listing the choices if there is none."""

@@ -23,6 +23,9 @@ distribution, not from Q; the correction still subtracts log Q, an approximation
 
 from __future__ import annotations
 
+import functools
+import math
+
 import torch
 
 from ..errors import W2VError
@@ -54,3 +57,32 @@ class InfoNCE(Head):
             columns.append(in_batch.masked_fill(scores.in_batch_is_positive, float("-inf")))
         logits = torch.cat(columns, dim=1)
         return torch.logsumexp(logits, dim=1) - logits[:, 0]
+
+    def fused_row_loss(self):
+        return categorical_row_loss(self.temperature, self.logq_correction)
+
+
+@functools.lru_cache(maxsize=None)
+def categorical_row_loss(temperature: float, logq_correction: bool):
+    """Compiled row: logits f_k (hits left out), L = log sum_k exp f_k - f_0,
+    dL/ds_k = (softmax(f)_k - [k = 0]) / tau."""
+    from numba import njit
+
+    @njit(fastmath=True)
+    def row_loss(scores, log_q, hit, grad):
+        for k in range(scores.shape[0]):
+            grad[k] = scores[k] / temperature - (log_q[k] if logq_correction else 0.0)
+        top = grad[0]  # the true context is never a hit
+        for k in range(1, scores.shape[0]):
+            if not hit[k]:
+                top = max(top, grad[k])
+        positive_logit = grad[0]
+        norm = 0.0
+        for k in range(scores.shape[0]):
+            grad[k] = 0.0 if hit[k] else math.exp(grad[k] - top)
+            norm += grad[k]
+        for k in range(scores.shape[0]):
+            grad[k] = (grad[k] / norm - (1.0 if k == 0 else 0.0)) / temperature
+        return top + math.log(norm) - positive_logit
+
+    return row_loss

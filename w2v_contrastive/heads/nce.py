@@ -19,6 +19,7 @@ Contrastive Estimation and Negative Sampling"); ``infonce`` is its categorical c
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -40,3 +41,26 @@ class NCE(Head):
         data_logit = scores.positive - self.log_k - scores.positive_log_q
         noise_logit = scores.negative - self.log_k - scores.negative_log_q
         return F.softplus(-data_logit) + F.softplus(noise_logit).sum(1)
+
+    def fused_row_loss(self):
+        return logistic_row_loss(self.log_k, subtract_log_kq=True)
+
+
+@functools.lru_cache(maxsize=None)
+def logistic_row_loss(log_k: float, subtract_log_kq: bool):
+    """Compiled row loss of NCE (logit s - log(k Q(x))) or, without the shift, of negative sampling:
+    softplus(-logit_0) + sum_{k>0} softplus(logit_k), with dL/dlogit = sigma(logit) - [k = 0]."""
+    from numba import njit
+
+    @njit(fastmath=True)
+    def row_loss(scores, log_q, hit, grad):
+        total = 0.0
+        for k in range(scores.shape[0]):
+            logit = scores[k] - (log_k + log_q[k] if subtract_log_kq else 0.0)
+            z = logit if k == 0 else -logit  # the loss term is softplus(-z) = -log sigma(z)
+            total += max(-z, 0.0) + math.log1p(math.exp(-abs(z)))
+            sigma_minus_z = 1.0 / (1.0 + math.exp(z)) if z < 0 else math.exp(-z) / (1.0 + math.exp(-z))
+            grad[k] = -sigma_minus_z if k == 0 else sigma_minus_z
+        return total
+
+    return row_loss

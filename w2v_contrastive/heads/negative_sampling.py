@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from .base import Head, Scores, ScoreRequest, register
+from .nce import logistic_row_loss
 
 
 @register("negative-sampling")
@@ -27,3 +28,6 @@ class NegativeSampling(Head):
 
     def forward(self, scores: Scores) -> torch.Tensor:
         return F.softplus(-scores.positive) + F.softplus(scores.negative).sum(1)
+
+    def fused_row_loss(self):
+        return logistic_row_loss(0.0, subtract_log_kq=False)

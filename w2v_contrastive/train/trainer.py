@@ -3,6 +3,8 @@
 The trainer knows the :class:`~w2v_contrastive.heads.Head` interface and no head by name. Losses
 are summed over the batch, so the learning rate is a per-pair step size as in word2vec, and it
 decays linearly from ``lr`` to ``lr * min_lr_ratio`` over the run (word2vec's schedule).
+On the CPU with SGD, a head that provides a compiled row loss trains in word2vec's fused per-pair
+loop instead (:mod:`.fused_sgd`); every other case goes through autograd.
 """
 
 from __future__ import annotations
@@ -28,8 +30,12 @@ from ..heads import Head, build_head, score_batch
 from ..model import SkipGram
 from ..sampling.noise import NoiseDistribution
 from ..sampling.pairs import PairStream
+from .fused_sgd import FusedSkipGramSGD
 
 log = logging.getLogger("w2v_contrastive")
+
+#: pairs per step on the autograd path when the user sets none
+AUTOGRAD_BATCH_SIZE = 4096
 
 
 def resolve_device(name: str) -> torch.device:
@@ -55,6 +61,8 @@ class TrainStats:
     threads: int = 1
     lr: float = 0.0
     optimizer: str = "sgd"
+    batch_size: int = 0
+    fused_cpu: bool = False
     history: list[dict] = field(default_factory=list)
 
 
@@ -77,11 +85,16 @@ class Trainer:
         log_prior = torch.log(torch.tensor(vocab.counts / vocab.total, dtype=torch.float32))
         self.model = SkipGram(len(vocab), config.dim, output_bias=bias, log_prior=log_prior).to(self.device)
         self.noise = NoiseDistribution(vocab.counts, config.alpha, self.device)
-        self.pairs = PairStream(corpus, len(vocab), vocab.keep_probabilities(config.sample), config.window,
-                                config.batch_size, self.device, self.generator, config.chunk_tokens)
         self.optimizer_name = config.optimizer or self.head.default_optimizer
         self.lr = config.lr if config.lr is not None else self.head.default_lr[self.optimizer_name]
         self.optimizers = self._optimizers()
+        self.fused = (FusedSkipGramSGD(self.model, self.head, self.noise, self.threads)
+                      if config.fused_cpu and FusedSkipGramSGD.supports(self.model, self.head, self.device,
+                                                                         self.optimizer_name) else None)
+        self.batch_size = config.batch_size or (FusedSkipGramSGD.default_batch_size if self.fused
+                                                else AUTOGRAD_BATCH_SIZE)
+        self.pairs = PairStream(corpus, len(vocab), vocab.keep_probabilities(config.sample), config.window,
+                                self.batch_size, self.device, self.generator, config.chunk_tokens)
 
     def _optimizers(self) -> list[torch.optim.Optimizer]:
         """SGD takes sparse and dense gradients alike; Adam needs SparseAdam for the sparse ones."""
@@ -102,6 +115,14 @@ class Trainer:
             for group in optimizer.param_groups:
                 group["lr"] = lr
         return lr
+
+    def _update(self, loss: torch.Tensor) -> None:
+        """One autograd SGD (or Adam) step on the summed loss of a batch."""
+        for optimizer in self.optimizers:
+            optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        for optimizer in self.optimizers:
+            optimizer.step()
 
     def fit(self, metrics: IO[str] | None = None) -> TrainStats:
         """Run all epochs (or until ``max_words`` corpus tokens); write metrics lines to ``metrics``."""
@@ -129,17 +150,15 @@ class Trainer:
                 if n == 0:
                     continue
                 lr = self._set_lr(stats.words / budget)
-                with autocast:
-                    scores = score_batch(self.model, self.noise, self.head.request, batch.centers, batch.contexts,
-                                         self.generator, config.softmax_chunk)
-                    losses = self.head(scores)
-                loss = losses.sum()
-                for optimizer in self.optimizers:
-                    optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                for optimizer in self.optimizers:
-                    optimizer.step()
-                loss_sum += loss.detach()
+                if self.fused is not None:
+                    loss_sum += self.fused.step(batch.centers, batch.contexts, lr, self.generator)
+                else:
+                    with autocast:
+                        scores = score_batch(self.model, self.noise, self.head.request, batch.centers,
+                                             batch.contexts, self.generator, config.softmax_chunk)
+                        loss = self.head(scores).sum()
+                    self._update(loss)
+                    loss_sum += loss.detach()
                 loss_pairs += n
                 stats.pairs += n
                 stats.steps += 1
@@ -164,6 +183,8 @@ class Trainer:
             stats.peak_gpu_mb = torch.cuda.max_memory_allocated(self.device) / 2**20
         stats.lr = self.lr
         stats.optimizer = self.optimizer_name
+        stats.batch_size = self.batch_size
+        stats.fused_cpu = self.fused is not None
         if not all(torch.isfinite(p).all() for p in self.model.parameters()):
             raise W2VError(f"training diverged: the {self.config.head} model has non-finite parameters; "
                            f"lower the learning rate (now {self.lr:g})")

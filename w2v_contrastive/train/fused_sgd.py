@@ -1,0 +1,121 @@
+"""word2vec's CPU inner loop for any head that can score one pair's candidate row in compiled code.
+
+For heads that score each pair (w, c) against its own row of candidates x_0 = c, x_1..x_K ~ Q
+(``ScoreRequest(negatives=K)``) and provide :meth:`~w2v_contrastive.heads.Head.fused_row_loss`,
+one numba kernel does, for each pair of the batch, what word2vec.c and gensim do:
+
+    s_k = u_w . v_{x_k} + b_{x_k}            (read from the tables, nothing gathered)
+    loss, g = row_loss(s, log Q(x), hit)      (the head's math: g_k = dL/ds_k)
+    u_w -= lr sum_k g_k v_{x_k};   v_{x_k} -= lr g_k u_w;   b_{x_k} -= lr g_k
+
+in place, parallel over pairs with lock-free ("Hogwild", Recht et al. 2011) updates as in
+word2vec.c. Every pair is scored with the current vectors, so a batch is only a unit of work: its
+size does not change the optimisation the way a summed-loss autograd step over stale scores does,
+and it can be large enough to amortise the per-batch cost of the pair stream and noise sampling.
+With several threads the order of concurrent updates to one row is not fixed, so runs are
+reproducible bit for bit only with one thread. Noise words still come from
+:class:`~w2v_contrastive.sampling.noise.NoiseDistribution` (the torch generator), so the pair
+stream and the noise are the same as on the autograd path for a seed.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import torch
+
+from ..heads.base import Head
+from ..model import SkipGram
+from ..sampling.noise import NoiseDistribution
+
+
+@functools.lru_cache(maxsize=None)
+def _compile_step(row_loss):
+    """The batch kernel around one head's compiled ``row_loss`` (one per row loss and process)."""
+    from numba import njit, prange
+
+    @njit(parallel=True, fastmath=True)
+    def fused_step(word_table, context_table, bias, log_q_table, words, candidates, lr, n_slices, losses):
+        n_pairs, n_candidates = candidates.shape
+        dim = word_table.shape[1]
+        for part in prange(n_slices):  # one contiguous slice of the (shuffled) pairs per thread
+            scores = np.empty(n_candidates, dtype=np.float32)
+            grad = np.empty(n_candidates, dtype=np.float32)
+            log_q = np.empty(n_candidates, dtype=np.float32)
+            hit = np.zeros(n_candidates, dtype=np.bool_)
+            u_step = np.empty(dim, dtype=np.float32)
+            total = 0.0
+            for b in range(part * n_pairs // n_slices, (part + 1) * n_pairs // n_slices):
+                u = word_table[words[b]]
+                for k in range(n_candidates):
+                    x = candidates[b, k]
+                    v = context_table[x]
+                    s = np.float32(0.0)
+                    for d in range(dim):
+                        s += u[d] * v[d]
+                    if bias.shape[0]:
+                        s += bias[x]
+                    scores[k] = s
+                    log_q[k] = log_q_table[x]
+                    hit[k] = k > 0 and x == candidates[b, 0]
+                total += row_loss(scores, log_q, hit, grad)
+                u_step[:] = 0.0
+                for k in range(n_candidates):
+                    g = lr * grad[k]
+                    if g == 0.0:
+                        continue
+                    x = candidates[b, k]
+                    v = context_table[x]
+                    for d in range(dim):
+                        u_step[d] += g * v[d]
+                        v[d] -= g * u[d]
+                    if bias.shape[0]:
+                        bias[x] -= g
+                for d in range(dim):
+                    u[d] -= u_step[d]
+            losses[part] = total
+
+    return fused_step
+
+
+class FusedSkipGramSGD:
+    """Trains a CPU :class:`SkipGram` in place, one batch of (word, context) pairs per :meth:`step`."""
+
+    #: pairs per step unless the user sets --batch-size; pairs see fresh vectors whatever the size
+    default_batch_size = 16384
+
+    def __init__(self, model: SkipGram, head: Head, noise: NoiseDistribution, threads: int):
+        from numba import config, set_num_threads
+
+        self.kernel = _compile_step(head.fused_row_loss())
+        self.threads = max(1, min(threads, config.NUMBA_NUM_THREADS))
+        set_num_threads(self.threads)
+        self.negatives = head.request.negatives
+        self.noise = noise
+        self.word_table = model.input.weight.detach().numpy()
+        self.context_table = model.output.weight.detach().numpy()
+        self.bias = (model.bias.weight.detach().numpy().reshape(-1) if model.bias is not None
+                     else np.zeros(0, dtype=np.float32))
+        self.log_q = noise.log_probs.numpy()
+        self.losses = np.zeros(self.threads, dtype=np.float64)
+        empty = torch.zeros(0, dtype=torch.int64)
+        self.step(empty, empty, 0.0)  # compile now (a few seconds), not inside the timed training loop
+
+    @staticmethod
+    def supports(model: SkipGram, head: Head, device: torch.device, optimizer: str) -> bool:
+        """Whether this head on this model can train on the fused path."""
+        request = head.request
+        per_example = request.negatives > 0 and not request.shared_negatives
+        return (device.type == "cpu" and optimizer == "sgd" and per_example and not request.in_batch
+                and not request.full_vocabulary and model.input.weight.dtype == torch.float32
+                and type(head).fused_row_loss is not Head.fused_row_loss)
+
+    def step(self, words: torch.Tensor, contexts: torch.Tensor, lr: float,
+             generator: torch.Generator | None = None) -> float:
+        """Draw K noise words per pair, score, update; return the summed loss of the batch."""
+        noise_words = self.noise.sample((words.shape[0], self.negatives), generator)
+        candidates = torch.cat([contexts.unsqueeze(1), noise_words], dim=1).numpy()
+        self.kernel(self.word_table, self.context_table, self.bias, self.log_q, words.numpy(), candidates,
+                    np.float32(lr), self.threads, self.losses)
+        return float(self.losses.sum())
