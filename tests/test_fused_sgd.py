@@ -9,7 +9,7 @@ from w2v_contrastive import HEADS, TrainConfig
 from w2v_contrastive.heads import Scores, build_head, score_batch
 from w2v_contrastive.model import SkipGram
 from w2v_contrastive.sampling.noise import NoiseDistribution
-from w2v_contrastive.train.fused_sgd import FusedSkipGramSGD
+from w2v_contrastive.train.fused_sgd import FusedSkipGramSGD, compiled_noise_draw
 
 FUSED_HEADS = [
     ("negative-sampling", {}),
@@ -50,12 +50,34 @@ def test_row_loss_and_gradient_match_forward_and_autograd(name, settings):
         np.testing.assert_allclose(grad, expected_grad[b].numpy(), rtol=1e-4, atol=1e-6)
 
 
+def test_kernel_noise_draws_follow_q():
+    counts = np.array([1000, 400, 150, 60, 20, 8, 3, 1] * 4)
+    noise = NoiseDistribution(counts, 0.75)
+    draw = compiled_noise_draw()
+    n = 80_000
+    words = np.array([draw(noise.accept.numpy(), noise.alias.numpy(), np.uint64(12345), j) for j in range(n)])
+    empirical = np.bincount(words, minlength=len(counts)) / n
+    expected = noise.probs.numpy()
+    assert np.abs(empirical - expected).max() < 4 * np.sqrt(expected.max() / n)
+    again = [draw(noise.accept.numpy(), noise.alias.numpy(), np.uint64(12345), j) for j in range(100)]
+    assert list(words[:100]) == again  # a fixed draw per (seed, j)
+
+
+class FixedNoise:
+    """The kernel's noise words for one step, for the autograd reference to score the same candidates."""
+
+    def __init__(self, noise: NoiseDistribution, words: torch.Tensor):
+        self.log_probs, self.words = noise.log_probs, words
+
+    def sample(self, shape, generator=None):
+        return self.words.view(shape)
+
+
 @pytest.mark.parametrize("name", ["negative-sampling", "nce", "infonce"])
 def test_fused_step_equals_an_autograd_sgd_step(name):
     """One pair per step (so no row is updated twice within a step), one thread: the fused update
-    is the autograd gradient step up to float rounding."""
-    vocab, dim, lr = 500, 16, 0.05
-    config = TrainConfig(negatives=5)
+    is the autograd gradient step on the same candidates, up to float rounding."""
+    vocab, dim, lr, negatives = 500, 16, 0.05, 5
     counts = np.arange(vocab, 0, -1) * 10
     torch.manual_seed(0)
     reference = SkipGram(vocab, dim, output_bias=HEADS[name].wants_output_bias,
@@ -64,17 +86,26 @@ def test_fused_step_equals_an_autograd_sgd_step(name):
     fused_model = SkipGram(vocab, dim, output_bias=reference.bias is not None)
     fused_model.load_state_dict(reference.state_dict())
     noise = NoiseDistribution(counts, 0.75)
-    head = build_head(name, config)
+    head = build_head(name, TrainConfig(negatives=negatives))
     fused = FusedSkipGramSGD(fused_model, head, noise, threads=1)
     optimizer = torch.optim.SGD(reference.parameters(), lr=lr)
-    g_ref, g_fused = torch.Generator().manual_seed(7), torch.Generator().manual_seed(7)
+    generator = torch.Generator().manual_seed(7)
+    draw = compiled_noise_draw()
     for center, context in [(3, 40), (17, 2), (250, 9), (3, 41)]:
         words, contexts = torch.tensor([center]), torch.tensor([context])
+        seed = np.uint64(torch.randint(0, 2**62, (), generator=_copy(generator)).item())  # the step's seed
+        noise_words = torch.tensor([draw(noise.accept.numpy(), noise.alias.numpy(), seed, k) for k in range(negatives)])
         optimizer.zero_grad()
-        loss = head(score_batch(reference, noise, head.request, words, contexts, g_ref)).sum()
+        loss = head(score_batch(reference, FixedNoise(noise, noise_words), head.request, words, contexts)).sum()
         loss.backward()
         optimizer.step()
-        fused_loss = fused.step(words, contexts, lr, g_fused)
+        fused_loss = fused.step(words, contexts, lr, generator)
         assert fused_loss == pytest.approx(loss.item(), rel=1e-4)
     for (key, ours), theirs in zip(fused_model.state_dict().items(), reference.state_dict().values()):
         torch.testing.assert_close(ours, theirs, rtol=1e-4, atol=1e-5, msg=key)
+
+
+def _copy(generator: torch.Generator) -> torch.Generator:
+    copy = torch.Generator()
+    copy.set_state(generator.get_state())
+    return copy

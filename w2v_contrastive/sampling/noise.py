@@ -40,8 +40,9 @@ class NoiseDistribution:
         self.device = torch.device(device)
         self.probs = torch.tensor(probabilities, dtype=torch.float32, device=self.device)
         self.log_probs = torch.log(torch.tensor(probabilities, dtype=torch.float64)).float().to(self.device)
-        self._accept = torch.tensor(accept, dtype=torch.float32, device=self.device)
-        self._alias = torch.tensor(alias, dtype=torch.int64, device=self.device)
+        #: Walker's tables: draw i uniformly, keep it with probability accept[i], else take alias[i]
+        self.accept = torch.tensor(accept, dtype=torch.float32, device=self.device)
+        self.alias = torch.tensor(alias, dtype=torch.int64, device=self.device)
 
     def __len__(self) -> int:
         return int(self.probs.shape[0])
@@ -50,4 +51,4 @@ class NoiseDistribution:
         """Word ids drawn i.i.d. from Q, as an int64 tensor of ``shape`` on the device."""
         column = torch.randint(len(self), shape, device=self.device, generator=generator)
         coin = torch.rand(shape, device=self.device, generator=generator)
-        return torch.where(coin < self._accept[column], column, self._alias[column])
+        return torch.where(coin < self.accept[column], column, self.alias[column])

@@ -4,6 +4,7 @@ For heads that score each pair (w, c) against its own row of candidates x_0 = c,
 (``ScoreRequest(negatives=K)``) and provide :meth:`~w2v_contrastive.heads.Head.fused_row_loss`,
 one numba kernel does, for each pair of the batch, what word2vec.c and gensim do:
 
+    x_1..x_K ~ Q                              (Walker's alias tables, drawn in the kernel)
     s_k = u_w . v_{x_k} + b_{x_k}            (read from the tables, nothing gathered)
     loss, g = row_loss(s, log Q(x), hit)      (the head's math: g_k = dL/ds_k)
     u_w -= lr sum_k g_k v_{x_k};   v_{x_k} -= lr g_k u_w;   b_{x_k} -= lr g_k
@@ -13,9 +14,13 @@ word2vec.c. Every pair is scored with the current vectors, so a batch is only a 
 size does not change the optimisation the way a summed-loss autograd step over stale scores does,
 and it can be large enough to amortise the per-batch cost of the pair stream and noise sampling.
 With several threads the order of concurrent updates to one row is not fixed, so runs are
-reproducible bit for bit only with one thread. Noise words still come from
-:class:`~w2v_contrastive.sampling.noise.NoiseDistribution` (the torch generator), so the pair
-stream and the noise are the same as on the autograd path for a seed.
+reproducible bit for bit only with one thread.
+
+The noise words come from :class:`~w2v_contrastive.sampling.noise.NoiseDistribution`'s alias
+tables with the uniform draws made by a counter-based generator: draw j of a step is
+splitmix64(step seed + j) (Steele, Lea & Flood 2014), the step seed taken from the trainer's torch
+generator. Each (pair, k) thus has its own fixed draw whichever thread handles it, at a few integer
+operations instead of five tensor ops per batch.
 """
 
 from __future__ import annotations
@@ -31,15 +36,38 @@ from ..sampling.noise import NoiseDistribution
 
 
 @functools.lru_cache(maxsize=None)
+def compiled_noise_draw():
+    """``draw(accept, alias, seed, j) -> word``: draw j ~ Q of the step with ``seed`` (numba)."""
+    from numba import njit, uint64
+
+    @njit(inline="always")
+    def draw(accept, alias, seed, j):
+        z = uint64(seed) + uint64(j) + uint64(0x9E3779B97F4A7C15)  # splitmix64(seed + j)
+        z = (z ^ (z >> uint64(30))) * uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> uint64(27))) * uint64(0x94D049BB133111EB)
+        bits = z ^ (z >> uint64(31))
+        column = np.int64(((bits >> uint64(32)) * uint64(accept.shape[0])) >> uint64(32))  # high 32 bits
+        coin = np.float32(bits & uint64(0xFFFFFFFF)) * np.float32(2.0 ** -32)  # low 32 bits
+        return column if coin < accept[column] else alias[column]
+
+    return draw
+
+
+@functools.lru_cache(maxsize=None)
 def _compile_step(row_loss):
     """The batch kernel around one head's compiled ``row_loss`` (one per row loss and process)."""
     from numba import njit, prange
 
+    draw = compiled_noise_draw()
+
     @njit(parallel=True, fastmath=True)
-    def fused_step(word_table, context_table, bias, log_q_table, words, candidates, lr, n_slices, losses):
-        n_pairs, n_candidates = candidates.shape
-        dim = word_table.shape[1]
+    def fused_step(word_table, context_table, bias, log_q_table, accept, alias, words, contexts, negatives, seed,
+                   lr, n_slices, losses):
+        n_pairs = words.shape[0]
+        dim = context_table.shape[1]
+        n_candidates = negatives + 1
         for part in prange(n_slices):  # one contiguous slice of the (shuffled) pairs per thread
+            candidates = np.empty(n_candidates, dtype=np.int64)
             scores = np.empty(n_candidates, dtype=np.float32)
             grad = np.empty(n_candidates, dtype=np.float32)
             log_q = np.empty(n_candidates, dtype=np.float32)
@@ -47,9 +75,12 @@ def _compile_step(row_loss):
             u_step = np.empty(dim, dtype=np.float32)
             total = 0.0
             for b in range(part * n_pairs // n_slices, (part + 1) * n_pairs // n_slices):
+                candidates[0] = contexts[b]
+                for k in range(1, n_candidates):
+                    candidates[k] = draw(accept, alias, seed, b * negatives + k - 1)
                 u = word_table[words[b]]
                 for k in range(n_candidates):
-                    x = candidates[b, k]
+                    x = candidates[k]
                     v = context_table[x]
                     s = np.float32(0.0)
                     for d in range(dim):
@@ -58,14 +89,14 @@ def _compile_step(row_loss):
                         s += bias[x]
                     scores[k] = s
                     log_q[k] = log_q_table[x]
-                    hit[k] = k > 0 and x == candidates[b, 0]
+                    hit[k] = k > 0 and x == candidates[0]
                 total += row_loss(scores, log_q, hit, grad)
                 u_step[:] = 0.0
                 for k in range(n_candidates):
                     g = lr * grad[k]
                     if g == 0.0:
                         continue
-                    x = candidates[b, k]
+                    x = candidates[k]
                     v = context_table[x]
                     for d in range(dim):
                         u_step[d] += g * v[d]
@@ -98,9 +129,11 @@ class FusedSkipGramSGD:
         self.bias = (model.bias.weight.detach().numpy().reshape(-1) if model.bias is not None
                      else np.zeros(0, dtype=np.float32))
         self.log_q = noise.log_probs.numpy()
+        self.accept = noise.accept.numpy()
+        self.alias = noise.alias.numpy()
         self.losses = np.zeros(self.threads, dtype=np.float64)
         empty = torch.zeros(0, dtype=torch.int64)
-        self.step(empty, empty, 0.0)  # compile now (a few seconds), not inside the timed training loop
+        self.step(empty, empty, 0.0, torch.Generator())  # compile now (a few seconds), not inside the timed training loop
 
     @staticmethod
     def supports(model: SkipGram, head: Head, device: torch.device, optimizer: str) -> bool:
@@ -114,8 +147,7 @@ class FusedSkipGramSGD:
     def step(self, words: torch.Tensor, contexts: torch.Tensor, lr: float,
              generator: torch.Generator | None = None) -> float:
         """Draw K noise words per pair, score, update; return the summed loss of the batch."""
-        noise_words = self.noise.sample((words.shape[0], self.negatives), generator)
-        candidates = torch.cat([contexts.unsqueeze(1), noise_words], dim=1).numpy()
-        self.kernel(self.word_table, self.context_table, self.bias, self.log_q, words.numpy(), candidates,
-                    np.float32(lr), self.threads, self.losses)
+        seed = np.uint64(torch.randint(0, 2**62, (), generator=generator).item())
+        self.kernel(self.word_table, self.context_table, self.bias, self.log_q, self.accept, self.alias,
+                    words.numpy(), contexts.numpy(), self.negatives, seed, np.float32(lr), self.threads, self.losses)
         return float(self.losses.sum())
