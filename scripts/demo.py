@@ -20,7 +20,7 @@ import w2v_contrastive as w2v
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--heads", default="negative-sampling,nce,infonce,softmax")
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--out", default="runs/demo")
     parser.add_argument("--cpu-softmax-words", type=int, default=600_000,
                         help="corpus tokens the full softmax trains on when there is no GPU")

@@ -61,8 +61,9 @@ def logistic_row_loss(log_k: float, subtract_log_kq: bool):
         for k in range(scores.shape[0]):
             logit = scores[k] - (log_k + log_q[k] if subtract_log_kq else 0.0)
             z = logit if k == 0 else -logit  # the loss term is softplus(-z) = -log sigma(z)
-            total += max(-z, 0.0) + math.log1p(math.exp(-abs(z)))
-            sigma_minus_z = 1.0 / (1.0 + math.exp(z)) if z < 0 else math.exp(-z) / (1.0 + math.exp(-z))
+            e = math.exp(-abs(z))  # one exp for both, stable for any z
+            total += max(-z, 0.0) + math.log1p(e)
+            sigma_minus_z = e / (1.0 + e) if z >= 0 else 1.0 / (1.0 + e)
             grad[k] = -sigma_minus_z if k == 0 else sigma_minus_z
         return total
 
