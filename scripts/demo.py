@@ -22,7 +22,7 @@ def main() -> int:
     parser.add_argument("--heads", default="negative-sampling,nce,infonce,softmax")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--out", default="runs/demo")
-    parser.add_argument("--cpu-softmax-words", type=int, default=600_000,
+    parser.add_argument("--cpu-softmax-words", type=int, default=1_500_000,
                         help="corpus tokens the full softmax trains on when there is no GPU")
     parser.add_argument("--cpu-softmax-vocab", type=int, default=5_000,
                         help="most frequent words the full softmax keeps when there is no GPU")
