@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.metadata
 import json
 import os
 import platform
@@ -131,6 +132,7 @@ def run_summary(result: TrainResult) -> dict:
     return {
         "config": result.config.to_dict(),
         "versions": {"w2v_contrastive": _version(), "torch": torch.__version__, "numpy": np.__version__,
+                     "numba": importlib.metadata.version("numba") if result.stats.fused_cpu else None,
                      "python": platform.python_version()},
         "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count(),
                     "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None},
