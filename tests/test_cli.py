@@ -108,3 +108,25 @@ def test_malformed_benchmark_names_file_and_line(trained, tmp_path):
     bench = write(str(tmp_path), "bench2.tsv", b"king\tqueen\t8.5\nking\tman\thigh\n")
     code, _, stderr = run_cli("evaluate", trained, "--benchmark", bench)
     assert code == 2 and "bench2.tsv:2: score 'high' is not a number" in stderr
+
+
+def test_export_every_format_and_table(trained, tmp_path, capsys):
+    from gensim.models import KeyedVectors
+
+    model, vocab, _ = load_model(trained)
+    tables = {"input": model.input.weight, "output": model.output.weight,
+              "sum": model.input.weight + model.output.weight}
+    for which, table in tables.items():
+        expected = table.detach().numpy()
+        for fmt, target in (("word2vec-text", "v.txt"), ("word2vec-binary", "v.bin"), ("npy", "npy")):
+            out = str(tmp_path / f"{which}-{target}")
+            assert main(["export", trained, "--format", fmt, "--vectors", which, "--out", out]) == 0
+            assert f"{len(vocab)} words x 32 dims" in capsys.readouterr().out
+            back = load(out)
+            assert back.words == vocab.words and np.array_equal(back.matrix, expected), (which, fmt)
+    kv = KeyedVectors.load_word2vec_format(str(tmp_path / "sum-v.bin"), binary=True)
+    assert np.array_equal(kv.vectors, tables["sum"].detach().numpy())
+    code, _, stderr = run_cli("export", trained, "--format", "parquet", "--out", str(tmp_path / "x"))
+    assert code == 2 and "invalid choice: 'parquet'" in stderr
+    code, _, stderr = run_cli("export", str(tmp_path / "missing"), "--vectors", "output", "--out", str(tmp_path / "y"))
+    assert code == 2 and stderr.startswith("error: ") and "no such checkpoint" in stderr and not os.path.exists(tmp_path / "y")

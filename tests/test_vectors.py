@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 
@@ -38,3 +40,51 @@ def test_evaluation_counts_out_of_vocabulary_pairs(tmp_path):
     vectors = Vectors(["king", "queen", "apple"], np.array([[1, 0.1], [0.9, 0.2], [-0.1, 1.0]]))
     (row,) = evaluate(vectors, [str(bench)])
     assert row == {"benchmark": "b", "spearman": pytest.approx(1.0), "pairs": 4, "covered": 3}
+
+
+def awkward_vectors():
+    """Words with non-ASCII letters and values that need all 9 digits of a float32."""
+    rng = np.random.default_rng(0)
+    matrix = (rng.standard_normal((50, 7)) * 10.0 ** rng.integers(-8, 8, (50, 1))).astype(np.float32)
+    return Vectors([f"w{i}" for i in range(47)] + ["ça", "straße", "naïve"], matrix)
+
+
+@pytest.mark.parametrize("save,target", [("save_word2vec_text", "v.txt"), ("save_word2vec_binary", "v.bin"),
+                                         ("save_npy", "npy_folder")])
+def test_every_format_loads_back_to_identical_vectors(tmp_path, save, target):
+    vectors = awkward_vectors()
+    getattr(vectors, save)(tmp_path / target)
+    back = load(tmp_path / target)
+    assert back.words == vectors.words
+    assert np.array_equal(back.matrix, vectors.matrix)  # bit for bit, in every format
+    assert not [name for name in os.listdir(tmp_path) if name.endswith(".tmp")]
+
+
+def test_gensim_loads_both_word2vec_formats(tmp_path):
+    from gensim.models import KeyedVectors
+
+    vectors = awkward_vectors()
+    vectors.save_word2vec_binary(tmp_path / "v.bin")
+    vectors.save_word2vec_text(tmp_path / "v.txt")
+    for name, binary in (("v.bin", True), ("v.txt", False)):
+        kv = KeyedVectors.load_word2vec_format(str(tmp_path / name), binary=binary)
+        assert kv.index_to_key == vectors.words and np.array_equal(kv.vectors, vectors.matrix)
+    # and we read what gensim writes
+    kv.save_word2vec_format(str(tmp_path / "g.bin"), binary=True)
+    assert np.array_equal(load(tmp_path / "g.bin").matrix, vectors.matrix)
+
+
+def test_malformed_binary_and_npy_files_are_named(tmp_path):
+    good = awkward_vectors()
+    good.save_word2vec_binary(tmp_path / "v.bin")
+    data = (tmp_path / "v.bin").read_bytes()
+    (tmp_path / "cut.bin").write_bytes(data[:-10])
+    with pytest.raises(W2VError, match=r"cut.bin: header promises 50 vectors, the file holds 49"):
+        load(tmp_path / "cut.bin")
+    (tmp_path / "long.bin").write_bytes(data + b"extra bytes")
+    with pytest.raises(W2VError, match=r"long.bin: 11 bytes after the 50 vectors"):
+        load(tmp_path / "long.bin")
+    good.save_npy(tmp_path / "npy")
+    (tmp_path / "npy" / "vocab.txt").write_text("just\nthree\nwords\n")
+    with pytest.raises(W2VError, match=r"vectors.npy has shape \(50, 7\) but vocab.txt lists 3 words"):
+        load(tmp_path / "npy")

@@ -176,6 +176,40 @@ def load_model(path: str | os.PathLike) -> tuple[SkipGram, Vocabulary, TrainConf
     return model, vocab, config
 
 
+EXPORT_FORMATS = ("word2vec-text", "word2vec-binary", "npy")
+EXPORT_VECTORS = ("input", "output", "sum")
+
+
+def export(source: str | os.PathLike, out: str | os.PathLike, format: str = "word2vec-text",
+           vectors: str = "input") -> Vectors:
+    """Write the vectors of a training output directory in ``format`` to ``out`` (a file; a folder
+    for npy). ``vectors``: the input (word) table u, the output (context) table v, or u + v; the
+    latter two come from the run's checkpoint. ``source`` may also be any vectors file or npy
+    folder when ``vectors="input"`` (a format conversion). Outputs are written atomically."""
+    if format not in EXPORT_FORMATS:
+        raise W2VError(f"unknown export format {format!r}; choose one of: {', '.join(EXPORT_FORMATS)}")
+    if vectors not in EXPORT_VECTORS:
+        raise W2VError(f"unknown vectors {vectors!r}; choose one of: {', '.join(EXPORT_VECTORS)}")
+    if vectors == "input":
+        table = load(source)
+    else:
+        model, vocab, _ = load_model(source)
+        with torch.no_grad():
+            matrix = model.output.weight + (model.input.weight if vectors == "sum" else 0)
+        table = Vectors(vocab.words, matrix.numpy())
+    out = os.fspath(out)
+    if format == "word2vec-text":
+        table.save_word2vec_text(out)
+    elif format == "word2vec-binary":
+        table.save_word2vec_binary(out)
+    else:
+        partial = out.rstrip(os.sep) + ".partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        table.save_npy(partial)
+        replace_directory(partial, out)
+    return table
+
+
 def evaluate(vectors: Vectors | str | os.PathLike, benchmarks: Iterable[str | os.PathLike] = DEFAULT_BENCHMARKS) -> list[dict]:
     """Spearman rho of ``vectors`` on each benchmark (a file path or a shipped name such as
     ``"simlex999"``): a list of ``{"benchmark", "spearman", "pairs", "covered"}``."""

@@ -95,6 +95,11 @@ def _neighbors(args: argparse.Namespace) -> None:
         print(f"{word}: " + ", ".join(f"{w} {s:.3f}" for w, s in neighbours))
 
 
+def _export(args: argparse.Namespace) -> None:
+    table = api.export(args.source, args.out, format=args.format, vectors=args.vectors)
+    print(f"wrote {args.out}: {len(table)} words x {table.dim} dims ({args.format}, {args.vectors} vectors)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="w2v-contrastive", description=__doc__.split(":")[0] if __doc__ else None)
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
@@ -105,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train_arguments(train)
     train.set_defaults(run=_train)
     evaluate = commands.add_parser("evaluate", help="Spearman rho on word-similarity benchmarks")
-    evaluate.add_argument("vectors", help="training output directory or word2vec text file")
+    evaluate.add_argument("vectors", help="training output directory, word2vec text or binary file, or npy folder")
     evaluate.add_argument("--benchmark", action="append", metavar="FILE",
                           help="similarity file or shipped name (repeatable; default: wordsim353, simlex999, men3k)")
     evaluate.add_argument("--json", action="store_true", help="one JSON object per benchmark and line")
@@ -115,6 +120,13 @@ def build_parser() -> argparse.ArgumentParser:
     neighbors.add_argument("words", nargs="+")
     neighbors.add_argument("-k", type=int, default=10)
     neighbors.set_defaults(run=_neighbors)
+    export = commands.add_parser("export", help="write vectors as word2vec text, word2vec binary or npy")
+    export.add_argument("source", help="training output directory (or, for input vectors, any vectors file)")
+    export.add_argument("--format", choices=api.EXPORT_FORMATS, default="word2vec-text")
+    export.add_argument("--vectors", choices=api.EXPORT_VECTORS, default="input",
+                        help="input (word) table, output (context) table, or their sum")
+    export.add_argument("--out", required=True, help="output file (a folder for npy)")
+    export.set_defaults(run=_export)
     return parser
 
 

@@ -1,8 +1,12 @@
-"""Trained word vectors: lookups, nearest neighbours, and the word2vec text format.
+"""Trained word vectors: lookups, nearest neighbours, and the file formats other tools load.
 
-word2vec text format (the C tool's ``-binary 0`` output, read by gensim's
-``KeyedVectors.load_word2vec_format``): a header line ``<V> <dim>``, then V lines
-``word v_1 ... v_dim`` separated by single spaces.
+- word2vec text (the C tool's ``-binary 0`` output; gensim's ``KeyedVectors.load_word2vec_format``):
+  a header line ``<V> <dim>``, then V lines ``word v_1 ... v_dim`` separated by single spaces. Values
+  are written with 9 significant digits, enough to read back the same float32.
+- word2vec binary (the C tool's ``-binary 1`` output, ``load_word2vec_format(..., binary=True)``):
+  the same header line, then per word its UTF-8 bytes, a space, dim little-endian float32 values
+  and a newline.
+- npy: a folder with ``vectors.npy`` (float32[V, dim]) and ``vocab.txt`` (one word per line, row order).
 """
 
 from __future__ import annotations
@@ -73,7 +77,7 @@ class Vectors:
         with atomic_write(path) as handle:
             handle.write(f"{len(self)} {self.dim}\n")
             for word, row in zip(self.words, self.matrix):
-                handle.write(word + " " + " ".join(f"{x:.6g}" for x in row.tolist()) + "\n")
+                handle.write(word + " " + " ".join(f"{x:.9g}" for x in row.tolist()) + "\n")
 
     @classmethod
     def load_word2vec_text(cls, path: str | os.PathLike) -> "Vectors":
@@ -104,9 +108,101 @@ class Vectors:
         return cls(words, matrix)
 
 
+    def save_word2vec_binary(self, path: str | os.PathLike) -> None:
+        little_endian = self.matrix.astype("<f4")
+        with atomic_write(path, "wb") as handle:
+            handle.write(f"{len(self)} {self.dim}\n".encode())
+            for word, row in zip(self.words, little_endian):
+                handle.write(word.encode("utf-8") + b" " + row.tobytes() + b"\n")
+
+    @classmethod
+    def load_word2vec_binary(cls, path: str | os.PathLike) -> "Vectors":
+        path = os.fspath(path)
+        data = _read_bytes(path)
+        header_end = data.find(b"\n")
+        header = data[:header_end].split() if header_end >= 0 else []
+        if len(header) != 2 or not all(h.isdigit() for h in header):
+            raise W2VError(f"{path}:1: expected a word2vec header '<count> <dim>'")
+        count, dim = int(header[0]), int(header[1])
+        words, matrix = [], np.empty((count, dim), dtype=np.float32)
+        position = header_end + 1
+        for index in range(count):
+            while data[position : position + 1] == b"\n":  # the newline after the previous vector
+                position += 1
+            space = data.find(b" ", position)
+            if space < 0 or space + 1 + 4 * dim > len(data):
+                raise W2VError(f"{path}: header promises {count} vectors, the file holds {index} "
+                               f"(truncated at byte {position})")
+            try:
+                words.append(data[position:space].decode("utf-8"))
+            except UnicodeDecodeError:
+                raise W2VError(f"{path}: vector {index + 1} has a word that is not UTF-8 (byte {position})") from None
+            matrix[index] = np.frombuffer(data, dtype="<f4", count=dim, offset=space + 1)
+            position = space + 1 + 4 * dim
+        rest = data[position:].lstrip(b"\n")
+        if rest:
+            raise W2VError(f"{path}: {len(rest)} bytes after the {count} vectors the header promises")
+        return cls(words, matrix)
+
+    def save_npy(self, directory: str | os.PathLike) -> None:
+        """``directory/vectors.npy`` and ``directory/vocab.txt``, each written atomically."""
+        directory = os.fspath(directory)
+        with atomic_write(os.path.join(directory, "vectors.npy"), "wb") as handle:
+            np.save(handle, self.matrix)
+        with atomic_write(os.path.join(directory, "vocab.txt")) as handle:
+            handle.writelines(word + "\n" for word in self.words)
+
+    @classmethod
+    def load_npy(cls, directory: str | os.PathLike) -> "Vectors":
+        directory = os.fspath(directory)
+        matrix_path, vocab_path = os.path.join(directory, "vectors.npy"), os.path.join(directory, "vocab.txt")
+        try:
+            matrix = np.load(matrix_path, allow_pickle=False)
+        except FileNotFoundError:
+            raise W2VError(f"{matrix_path}: no such file") from None
+        except ValueError as exc:
+            raise W2VError(f"{matrix_path}: not a NumPy array file ({exc})") from None
+        try:
+            with open(vocab_path, encoding="utf-8") as handle:
+                words = handle.read().split("\n")[:-1]
+        except FileNotFoundError:
+            raise W2VError(f"{vocab_path}: no such file (an npy export needs vectors.npy and vocab.txt)") from None
+        if matrix.ndim != 2 or matrix.shape[0] != len(words):
+            raise W2VError(f"{directory}: vectors.npy has shape {matrix.shape} but vocab.txt lists {len(words)} words")
+        return cls(words, matrix)
+
+
+def _read_bytes(path: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        raise W2VError(f"{path}: no such file") from None
+
+
+def is_word2vec_binary(path: str) -> bool:
+    """Whether a word2vec file is binary: the bytes of its first vector are not printable text."""
+    with open(path, "rb") as handle:
+        head = handle.read(1 << 16)
+    header_end = head.find(b"\n")
+    header = head[:header_end].split()
+    if header_end < 0 or len(header) != 2 or not header[1].isdigit():
+        return False
+    space = head.find(b" ", header_end + 1)
+    first_vector = head[space + 1 : space + 1 + 4 * int(header[1])] if space >= 0 else b""
+    return any(byte >= 0x7F or (byte < 0x20 and byte not in b"\t\r\n") for byte in first_vector)
+
+
 def load(path: str | os.PathLike) -> Vectors:
-    """Load vectors from a training output directory or a word2vec text file."""
+    """Load vectors from a training output directory, an npy export folder, or a word2vec text or
+    binary file (told apart by content)."""
     path = os.fspath(path)
     if os.path.isdir(path):
-        path = os.path.join(path, "vectors.txt")
+        if os.path.exists(os.path.join(path, "vectors.txt")):
+            return Vectors.load_word2vec_text(os.path.join(path, "vectors.txt"))
+        if os.path.exists(os.path.join(path, "vectors.npy")):
+            return Vectors.load_npy(path)
+        raise W2VError(f"{path}: neither a training output (vectors.txt) nor an npy export (vectors.npy)")
+    if os.path.exists(path) and is_word2vec_binary(path):
+        return Vectors.load_word2vec_binary(path)
     return Vectors.load_word2vec_text(path)
