@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-from .api import DEFAULT_BENCHMARKS, TrainResult, evaluate, export, load_model, make_config, prepare_corpus, train
+from .api import DEFAULT_BENCHMARKS, TrainResult, evaluate, evaluate_analogies, export, load_model, make_config, prepare_corpus, train
 from .config import TokenizerOptions, TrainConfig
 from .corpus.cache import EncodedCorpus
 from .corpus.vocab import Vocabulary
@@ -13,6 +13,6 @@ from .vectors import Vectors, load
 
 __all__ = [
     "DEFAULT_BENCHMARKS", "EncodedCorpus", "HEADS", "NoiseDistribution", "TokenizerOptions", "TrainConfig",
-    "TrainResult", "Vectors", "Vocabulary", "W2VError", "evaluate", "export", "load", "load_model", "make_config",
+    "TrainResult", "Vectors", "Vocabulary", "W2VError", "evaluate", "evaluate_analogies", "export", "load", "load_model", "make_config",
     "prepare_corpus", "train",
 ]

@@ -25,6 +25,7 @@ from .corpus.cache import EncodedCorpus, load_or_build
 from .corpus.readers import CorpusSource
 from .corpus.vocab import Vocabulary
 from .errors import W2VError
+from .eval.analogy import evaluate_analogies
 from .eval.benchmarks import load_similarity
 from .eval.similarity import evaluate_similarity
 from .fileio import atomic_write, replace_directory

@@ -80,12 +80,25 @@ def _train(args: argparse.Namespace) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> None:
-    rows = api.evaluate(args.vectors, args.benchmark or list(api.DEFAULT_BENCHMARKS))
-    for row in rows:
+    vectors = api.load(args.vectors)
+    similarity = args.benchmark or ([] if args.analogy else list(api.DEFAULT_BENCHMARKS))
+    for row in api.evaluate(vectors, similarity):
         if args.json:
             print(json.dumps(row))
         else:
             print(f"{row['benchmark']:<16} spearman {row['spearman']:7.4f}   covered {row['covered']}/{row['pairs']}")
+    for analogies in args.analogy or []:
+        row = api.evaluate_analogies(vectors, analogies, args.analogy_method, args.restrict)
+        if args.json:
+            print(json.dumps(row))
+            continue
+
+        def accuracy(part: dict) -> str:
+            return "   n/a" if part["accuracy"] is None else f"{part['accuracy']:.4f}"
+
+        print(f"{row['benchmark']:<16} {row['method']} accuracy {accuracy(row)} (semantic {accuracy(row['semantic'])}, "
+              f"syntactic {accuracy(row['syntactic'])})   covered {row['covered']}/{row['questions']} "
+              f"in the top {row['restrict']:,} words")
 
 
 def _neighbors(args: argparse.Namespace) -> None:
@@ -113,6 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("vectors", help="training output directory, word2vec text or binary file, or npy folder")
     evaluate.add_argument("--benchmark", action="append", metavar="FILE",
                           help="similarity file or shipped name (repeatable; default: wordsim353, simlex999, men3k)")
+    evaluate.add_argument("--analogy", action="append", metavar="FILE",
+                          help="questions-words file or shipped name (questions-words); repeatable")
+    evaluate.add_argument("--analogy-method", choices=["3cosadd", "3cosmul"], default="3cosadd")
+    evaluate.add_argument("--restrict", type=int, default=30000,
+                          help="analogy answers among the N most frequent words (default 30000)")
     evaluate.add_argument("--json", action="store_true", help="one JSON object per benchmark and line")
     evaluate.set_defaults(run=_evaluate)
     neighbors = commands.add_parser("neighbors", help="nearest neighbours of words by cosine similarity")

@@ -67,8 +67,17 @@ class Vectors:
     def most_similar(self, word: str, k: int = 10) -> list[tuple[str, float]]:
         """The k words of highest cosine similarity to ``word`` (excluding itself)."""
         row = self._row(word)
-        sims = self.unit @ self.unit[row]
-        sims[row] = -np.inf
+        return self._top(self.unit @ self.unit[row], k, [row])
+
+    def analogy(self, a: str, b: str, c: str, k: int = 10) -> list[tuple[str, float]]:
+        """"a is to b as c is to ?": the k words d of highest cos(d, b - a + c) on unit vectors
+        (3CosAdd), excluding a, b and c."""
+        rows = [self._row(w) for w in (a, b, c)]
+        target = self.unit[rows[1]] - self.unit[rows[0]] + self.unit[rows[2]]
+        return self._top(self.unit @ (target / max(np.linalg.norm(target), 1e-12)), k, rows)
+
+    def _top(self, sims: np.ndarray, k: int, excluded: list[int]) -> list[tuple[str, float]]:
+        sims[excluded] = -np.inf
         top = np.argpartition(-sims, min(k, len(sims) - 1))[:k]
         top = top[np.argsort(-sims[top])]
         return [(self.words[i], float(sims[i])) for i in top if np.isfinite(sims[i])]

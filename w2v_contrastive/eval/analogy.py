@@ -1,0 +1,116 @@
+"""Word analogies "a is to b as c is to ?" (Mikolov et al. 2013's questions-words format).
+
+The answer d is searched among the ``restrict`` most frequent words (gensim's and word2vec.c's
+``restrict_vocab``), excluding a, b and c; a question is covered when its four words are among
+them, and accuracy is over covered questions (the others are counted, never scored). With unit
+vectors and cos(x, y) = x . y (Levy & Goldberg 2014, "Linguistic Regularities in Sparse and
+Explicit Word Representations", CoNLL):
+
+    3CosAdd:  d = argmax_x  cos(x, b) - cos(x, a) + cos(x, c)
+    3CosMul:  d = argmax_x  cos'(x, b) cos'(x, c) / (cos'(x, a) + eps),  cos' = (cos + 1) / 2
+
+Questions are scored in batches as matrix products on the given device. Sections whose name starts
+with "gram" are syntactic, the others semantic (the Google set's convention).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..errors import W2VError
+from ..vectors import Vectors
+from .benchmarks import SHIPPED
+
+METHODS = ("3cosadd", "3cosmul")
+
+
+@dataclass
+class AnalogySet:
+    name: str
+    #: (section name, [(a, b, c, d), ...]) in file order, words lowercased
+    sections: list[tuple[str, list[tuple[str, str, str, str]]]]
+
+
+def load_analogies(path: str | os.PathLike) -> AnalogySet:
+    """Read a questions-words file (``: section`` lines, then ``a b c d`` lines; ``#`` comments)."""
+    path = os.fspath(path)
+    shipped = os.path.join(SHIPPED, path + ".txt")
+    if not os.path.exists(path) and os.path.exists(shipped):
+        path = shipped
+    sections: list[tuple[str, list[tuple[str, str, str, str]]]] = []
+    try:
+        handle = open(path, encoding="utf-8")
+    except FileNotFoundError:
+        raise W2VError(f"{path}: no such analogy file") from None
+    with handle:
+        for number, line in enumerate(handle, 1):
+            text = line.strip()
+            if not text or text.startswith("#"):
+                continue
+            if text.startswith(":"):
+                sections.append((text[1:].strip(), []))
+                continue
+            words = text.lower().split()
+            if len(words) != 4:
+                raise W2VError(f"{path}:{number}: expected 'a b c d', found {len(words)} words")
+            if not sections:
+                raise W2VError(f"{path}:{number}: a question before the first ': section' line")
+            sections[-1][1].append((words[0], words[1], words[2], words[3]))
+    if not any(questions for _, questions in sections):
+        raise W2VError(f"{path}: no analogy questions found")
+    return AnalogySet(os.path.splitext(os.path.basename(path))[0], sections)
+
+
+def answer_analogies(unit: torch.Tensor, questions: torch.Tensor, method: str = "3cosadd",
+                     epsilon: float = 1e-3, batch_size: int = 1024) -> torch.Tensor:
+    """Predicted d for each row (a, b, c) of ``questions`` (int64[Q, 3]) among the rows of ``unit``
+    (float[N, dim], unit length) -> int64[Q]; a, b and c are never answers."""
+    if method not in METHODS:
+        raise W2VError(f"unknown analogy method {method!r}; choose one of: {', '.join(METHODS)}")
+    answers = []
+    for start in range(0, questions.shape[0], batch_size):
+        a, b, c = questions[start : start + batch_size].T
+        if method == "3cosadd":
+            scores = (unit[b] - unit[a] + unit[c]) @ unit.T
+        else:
+            cosine = [(unit[x] @ unit.T + 1) / 2 for x in (a, b, c)]
+            scores = cosine[1] * cosine[2] / (cosine[0] + epsilon)
+        rows = torch.arange(a.shape[0], device=unit.device)
+        for excluded in (a, b, c):
+            scores[rows, excluded] = -torch.inf
+        answers.append(scores.argmax(dim=1))
+    return torch.cat(answers) if answers else torch.zeros(0, dtype=torch.int64, device=unit.device)
+
+
+def evaluate_analogies(vectors: Vectors, analogies: str | os.PathLike | AnalogySet, method: str = "3cosadd",
+                       restrict: int = 30000, epsilon: float = 1e-3, device: str | torch.device = "cpu") -> dict:
+    """Accuracy per section, semantic / syntactic / overall, and coverage, as one dict."""
+    data = analogies if isinstance(analogies, AnalogySet) else load_analogies(analogies)
+    if restrict < 1:
+        raise W2VError(f"restrict must be at least 1, got {restrict}")
+    allowed = vectors.words[:restrict]
+    index = {word: i for i, word in reversed(list(enumerate(allowed)))}
+    unit = torch.from_numpy(vectors.unit[: len(allowed)]).to(device)
+    sections = []
+    for name, questions in data.sections:
+        covered = [q for q in questions if all(w in index for w in q)]
+        ids = torch.tensor([[index[w] for w in q] for q in covered], dtype=torch.int64, device=device).view(-1, 4)
+        predicted = answer_analogies(unit, ids[:, :3], method, epsilon)
+        correct = int((predicted == ids[:, 3]).sum())
+        sections.append({"section": name, "questions": len(questions), "covered": len(covered), "correct": correct,
+                         "accuracy": correct / len(covered) if covered else None})
+
+    def total(rows: list[dict]) -> dict:
+        covered = sum(r["covered"] for r in rows)
+        correct = sum(r["correct"] for r in rows)
+        return {"questions": sum(r["questions"] for r in rows), "covered": covered, "correct": correct,
+                "accuracy": correct / covered if covered else None}
+
+    syntactic = [s for s in sections if s["section"].startswith("gram")]
+    semantic = [s for s in sections if not s["section"].startswith("gram")]
+    return {"benchmark": data.name, "method": method, "restrict": restrict, **total(sections),
+            "semantic": total(semantic), "syntactic": total(syntactic), "sections": sections}
