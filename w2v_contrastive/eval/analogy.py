@@ -23,7 +23,7 @@ import torch
 
 from ..errors import W2VError
 from ..vectors import Vectors
-from .benchmarks import SHIPPED
+from .benchmarks import benchmark_lines
 
 METHODS = ("3cosadd", "3cosmul")
 
@@ -37,29 +37,18 @@ class AnalogySet:
 
 def load_analogies(path: str | os.PathLike) -> AnalogySet:
     """Read a questions-words file (``: section`` lines, then ``a b c d`` lines; ``#`` comments)."""
-    path = os.fspath(path)
-    shipped = os.path.join(SHIPPED, path + ".txt")
-    if not os.path.exists(path) and os.path.exists(shipped):
-        path = shipped
+    path, lines = benchmark_lines(path, ".txt", "analogy")
     sections: list[tuple[str, list[tuple[str, str, str, str]]]] = []
-    try:
-        handle = open(path, encoding="utf-8")
-    except FileNotFoundError:
-        raise W2VError(f"{path}: no such analogy file") from None
-    with handle:
-        for number, line in enumerate(handle, 1):
-            text = line.strip()
-            if not text or text.startswith("#"):
-                continue
-            if text.startswith(":"):
-                sections.append((text[1:].strip(), []))
-                continue
-            words = text.lower().split()
-            if len(words) != 4:
-                raise W2VError(f"{path}:{number}: expected 'a b c d', found {len(words)} words")
-            if not sections:
-                raise W2VError(f"{path}:{number}: a question before the first ': section' line")
-            sections[-1][1].append((words[0], words[1], words[2], words[3]))
+    for number, text in lines:
+        if text.startswith(":"):
+            sections.append((text[1:].strip(), []))
+            continue
+        words = text.lower().split()
+        if len(words) != 4:
+            raise W2VError(f"{path}:{number}: expected 'a b c d', found {len(words)} words")
+        if not sections:
+            raise W2VError(f"{path}:{number}: a question before the first ': section' line")
+        sections[-1][1].append((words[0], words[1], words[2], words[3]))
     if not any(questions for _, questions in sections):
         raise W2VError(f"{path}: no analogy questions found")
     return AnalogySet(os.path.splitext(os.path.basename(path))[0], sections)

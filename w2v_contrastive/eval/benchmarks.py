@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Iterator
 
 from ..errors import W2VError
 
@@ -20,37 +21,44 @@ class SimilarityBenchmark:
     pairs: list[tuple[str, str, float]]
 
 
-def shipped_benchmark(name: str) -> str:
-    """Path of a benchmark shipped in ``data/benchmarks`` (e.g. ``"wordsim353"``)."""
-    return os.path.join(SHIPPED, name + ".tsv")
-
-
-def load_similarity(path: str | os.PathLike) -> SimilarityBenchmark:
+def benchmark_lines(path: str | os.PathLike, suffix: str, kind: str) -> tuple[str, Iterator[tuple[int, str]]]:
+    """(resolved path, its numbered non-empty, non-comment stripped lines). ``path`` may also name a
+    file shipped in ``data/benchmarks`` without its ``suffix`` (e.g. ``"wordsim353"``)."""
     path = os.fspath(path)
-    if not os.path.exists(path) and os.path.exists(shipped_benchmark(path)):
-        path = shipped_benchmark(path)
-    pairs: list[tuple[str, str, float]] = []
-    header_seen = False
+    shipped = os.path.join(SHIPPED, path + suffix)
+    if not os.path.exists(path) and os.path.exists(shipped):
+        path = shipped
     try:
         handle = open(path, encoding="utf-8")
     except FileNotFoundError:
-        raise W2VError(f"{path}: no such benchmark file") from None
-    with handle:
-        for number, line in enumerate(handle, 1):
-            text = line.strip()
-            if not text or text.startswith("#"):
+        raise W2VError(f"{path}: no such {kind} file") from None
+
+    def lines() -> Iterator[tuple[int, str]]:
+        with handle:
+            for number, line in enumerate(handle, 1):
+                text = line.strip()
+                if text and not text.startswith("#"):
+                    yield number, text
+
+    return path, lines()
+
+
+def load_similarity(path: str | os.PathLike) -> SimilarityBenchmark:
+    path, lines = benchmark_lines(path, ".tsv", "benchmark")
+    pairs: list[tuple[str, str, float]] = []
+    header_seen = False
+    for number, text in lines:
+        parts = text.split()
+        if len(parts) != 3:
+            raise W2VError(f"{path}:{number}: expected 'word1 word2 score', found {len(parts)} fields")
+        try:
+            score = float(parts[2])
+        except ValueError:
+            if not pairs and not header_seen:
+                header_seen = True
                 continue
-            parts = text.split()
-            if len(parts) != 3:
-                raise W2VError(f"{path}:{number}: expected 'word1 word2 score', found {len(parts)} fields")
-            try:
-                score = float(parts[2])
-            except ValueError:
-                if not pairs and not header_seen:
-                    header_seen = True
-                    continue
-                raise W2VError(f"{path}:{number}: score {parts[2]!r} is not a number") from None
-            pairs.append((parts[0].lower(), parts[1].lower(), score))
+            raise W2VError(f"{path}:{number}: score {parts[2]!r} is not a number") from None
+        pairs.append((parts[0].lower(), parts[1].lower(), score))
     if not pairs:
         raise W2VError(f"{path}: no word pairs found")
     name = os.path.splitext(os.path.basename(path))[0]
