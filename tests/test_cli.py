@@ -57,7 +57,7 @@ def test_evaluate_json_lines(trained, capsys):
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["benchmark"] for r in rows] == ["men3k", "simlex999"]
     assert rows[0]["pairs"] == 3000 and 0 < rows[0]["covered"] < 3000 and -1 <= rows[0]["spearman"] <= 1
-    assert set(rows[0]) == {"benchmark", "spearman", "pairs", "covered"}
+    assert set(rows[0]) >= {"benchmark", "spearman", "pairs", "covered"}  # the contract; more keys may follow
 
 
 def test_neighbors(trained, capsys):

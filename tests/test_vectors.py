@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 
 from w2v_contrastive import Vectors, W2VError, evaluate, load
+from w2v_contrastive.eval.benchmarks import SimilarityBenchmark
+from w2v_contrastive.eval.similarity import evaluate_similarity
 
 
 def test_word2vec_text_round_trip_and_lookups(tmp_path):
@@ -39,7 +41,32 @@ def test_evaluation_counts_out_of_vocabulary_pairs(tmp_path):
     bench.write_text("# comment\nKing\tqueen\t9\nking\tapple\t1\nqueen\tapple\t2\nking\tpear\t5\n")
     vectors = Vectors(["king", "queen", "apple"], np.array([[1, 0.1], [0.9, 0.2], [-0.1, 1.0]]))
     (row,) = evaluate(vectors, [str(bench)])
-    assert row == {"benchmark": "b", "spearman": pytest.approx(1.0), "pairs": 4, "covered": 3}
+    assert {k: row[k] for k in ("benchmark", "spearman", "pairs", "covered")} == {
+        "benchmark": "b", "spearman": pytest.approx(1.0), "pairs": 4, "covered": 3}
+
+
+def test_spearman_pearson_and_bootstrap_interval_agree_with_scipy():
+    from scipy.stats import bootstrap, pearsonr, spearmanr
+
+    from w2v_contrastive.eval.similarity import spearman_bootstrap_ci
+
+    rng = np.random.default_rng(5)
+    human = rng.integers(0, 10, 300).astype(float)  # many ties, as in real benchmarks
+    model = human + rng.normal(0, 4, 300)
+    low, high = spearman_bootstrap_ci(human, model)
+    reference = bootstrap((human, model), lambda x, y: spearmanr(x, y).statistic, paired=True, vectorized=False,
+                          n_resamples=1000, method="percentile", random_state=1).confidence_interval
+    assert low < spearmanr(human, model).statistic < high
+    assert abs(low - reference.low) < 0.02 and abs(high - reference.high) < 0.02
+    assert spearman_bootstrap_ci(human, human * 2 + 1) == (1.0, 1.0)
+    words = [f"w{i}" for i in range(300)]
+    vectors = Vectors(words + ["anchor"], np.vstack([np.stack([np.cos(model / 10), np.sin(model / 10)], 1), [[1, 0]]]))
+    bench = SimilarityBenchmark("toy", [("anchor", w, h) for w, h in zip(words, human)])
+    row = evaluate_similarity(vectors, bench)
+    cosines = np.cos(model / 10)
+    assert row["spearman"] == pytest.approx(spearmanr(human, cosines).statistic, abs=1e-6)
+    assert row["pearson"] == pytest.approx(pearsonr(human, cosines).statistic, abs=1e-6)
+    assert row["spearman_ci95"][0] < row["spearman"] < row["spearman_ci95"][1]
 
 
 def awkward_vectors():

@@ -86,7 +86,9 @@ def _evaluate(args: argparse.Namespace) -> None:
         if args.json:
             print(json.dumps(row))
         else:
-            print(f"{row['benchmark']:<16} spearman {row['spearman']:7.4f}   covered {row['covered']}/{row['pairs']}")
+            low, high = row["spearman_ci95"] or (float("nan"), float("nan"))
+            print(f"{row['benchmark']:<16} spearman {row['spearman']:7.4f} [{low:.3f}, {high:.3f}]   "
+                  f"pearson {row['pearson']:7.4f}   covered {row['covered']}/{row['pairs']}")
     for analogies in args.analogy or []:
         row = api.evaluate_analogies(vectors, analogies, args.analogy_method, args.restrict)
         if args.json:
