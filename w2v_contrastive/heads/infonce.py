@@ -38,6 +38,7 @@ class InfoNCE(Head):
     # negative sampling's K + 1 independent sigmoids, so word2vec's 0.025 under-trains it: of 0.025,
     # 0.05 and 0.1 on gutenberg-mid, 0.05 gave the best SimLex (0.248 against 0.213) (README).
     default_lr = {"sgd": 0.05, "adam": 0.005}
+
     def __init__(self, negatives: int = 5, shared_negatives: bool = False, in_batch_negatives: bool = False,
                  temperature: float = 1.0, logq_correction: bool = False):
         super().__init__()

@@ -87,10 +87,10 @@ class Trainer:
         self.noise = NoiseDistribution(vocab.counts, config.alpha, self.device)
         self.optimizer_name = config.optimizer or self.head.default_optimizer
         self.lr = config.lr if config.lr is not None else self.head.default_lr[self.optimizer_name]
-        self.optimizers = self._optimizers()
         self.fused = (FusedSkipGramSGD(self.model, self.head, self.noise, self.threads)
                       if config.fused_cpu and FusedSkipGramSGD.supports(self.model, self.head, self.device,
                                                                          self.optimizer_name) else None)
+        self.optimizers = [] if self.fused else self._optimizers()  # the fused kernel applies its own SGD
         self.batch_size = config.batch_size or (FusedSkipGramSGD.default_batch_size if self.fused
                                                 else AUTOGRAD_BATCH_SIZE)
         self.pairs = PairStream(corpus, len(vocab), vocab.keep_probabilities(config.sample), config.window,
