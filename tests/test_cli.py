@@ -60,6 +60,14 @@ def test_evaluate_json_lines(trained, capsys):
     assert set(rows[0]) >= {"benchmark", "spearman", "pairs", "covered"}  # the contract; more keys may follow
 
 
+def test_evaluate_analogies_and_diagnostics_from_the_cli(trained, capsys):
+    assert main(["evaluate", trained, "--analogy", "questions-words", "--diagnostics", "--json"]) == 0
+    geometry, analogy = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert geometry["diagnostics"] == "geometry" and geometry["dim"] == 32 and 1 < geometry["effective_rank"] <= 32
+    assert analogy["benchmark"] == "questions-words" and analogy["questions"] == 19544
+    assert 0 < analogy["covered"] < 19544 and len(analogy["sections"]) == 14
+
+
 def test_neighbors(trained, capsys):
     assert main(["neighbors", trained, "king", "-k", "3"]) == 0
     line = capsys.readouterr().out.strip()

@@ -115,3 +115,17 @@ def test_malformed_binary_and_npy_files_are_named(tmp_path):
     (tmp_path / "npy" / "vocab.txt").write_text("just\nthree\nwords\n")
     with pytest.raises(W2VError, match=r"vectors.npy has shape \(50, 7\) but vocab.txt lists 3 words"):
         load(tmp_path / "npy")
+
+
+def test_geometry_tells_collapsed_from_spread_vectors():
+    from w2v_contrastive.eval.geometry import embedding_geometry
+
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(2000)]
+    spread = embedding_geometry(Vectors(words, rng.standard_normal((2000, 50))))
+    assert abs(spread["mean_cosine"]) < 0.01 and spread["effective_rank"] > 45
+    constant = np.tile(rng.standard_normal(50), (2000, 1))
+    collapsed = embedding_geometry(Vectors(words, constant))
+    assert collapsed["mean_cosine"] == pytest.approx(1.0) and collapsed["effective_rank"] == pytest.approx(1.0, abs=1e-3)
+    shifted = embedding_geometry(Vectors(words, rng.standard_normal((2000, 50)) + 3.0))  # a common offset
+    assert 0.7 < shifted["mean_cosine"] < 1.0 and 1.0 < shifted["effective_rank"] < spread["effective_rank"]

@@ -2,7 +2,8 @@
 
 __version__ = "0.1.0"
 
-from .api import DEFAULT_BENCHMARKS, TrainResult, evaluate, evaluate_analogies, export, load_model, make_config, prepare_corpus, train
+from .api import (DEFAULT_BENCHMARKS, TrainResult, embedding_geometry, evaluate, evaluate_analogies, export,
+                  load_model, make_config, prepare_corpus, train)
 from .config import TokenizerOptions, TrainConfig
 from .corpus.cache import EncodedCorpus
 from .corpus.vocab import Vocabulary
@@ -12,7 +13,7 @@ from .sampling.noise import NoiseDistribution
 from .vectors import Vectors, load
 
 __all__ = [
-    "DEFAULT_BENCHMARKS", "EncodedCorpus", "HEADS", "NoiseDistribution", "TokenizerOptions", "TrainConfig",
+    "DEFAULT_BENCHMARKS", "EncodedCorpus", "embedding_geometry", "HEADS", "NoiseDistribution", "TokenizerOptions", "TrainConfig",
     "TrainResult", "Vectors", "Vocabulary", "W2VError", "evaluate", "evaluate_analogies", "export", "load", "load_model", "make_config",
     "prepare_corpus", "train",
 ]

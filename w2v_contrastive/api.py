@@ -27,6 +27,7 @@ from .corpus.vocab import Vocabulary
 from .errors import W2VError
 from .eval.analogy import evaluate_analogies
 from .eval.benchmarks import load_similarity
+from .eval.geometry import embedding_geometry
 from .eval.similarity import evaluate_similarity
 from .fileio import atomic_write, replace_directory
 from .model import SkipGram

@@ -89,6 +89,13 @@ def _evaluate(args: argparse.Namespace) -> None:
             low, high = row["spearman_ci95"] or (float("nan"), float("nan"))
             print(f"{row['benchmark']:<16} spearman {row['spearman']:7.4f} [{low:.3f}, {high:.3f}]   "
                   f"pearson {row['pearson']:7.4f}   covered {row['covered']}/{row['pairs']}")
+    if args.diagnostics:
+        geometry = api.embedding_geometry(vectors)
+        if args.json:
+            print(json.dumps({"diagnostics": "geometry", **geometry}))
+        else:
+            print(f"{'geometry':<16} mean cosine of random word pairs {geometry['mean_cosine']:.4f}, effective rank "
+                  f"{geometry['effective_rank']:.1f} of {geometry['dim']}")
     for analogies in args.analogy or []:
         row = api.evaluate_analogies(vectors, analogies, args.analogy_method, args.restrict)
         if args.json:
@@ -133,6 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--analogy-method", choices=["3cosadd", "3cosmul"], default="3cosadd")
     evaluate.add_argument("--restrict", type=int, default=30000,
                           help="analogy answers among the N most frequent words (default 30000)")
+    evaluate.add_argument("--diagnostics", action="store_true",
+                          help="collapse/anisotropy: mean cosine of random word pairs and effective rank")
     evaluate.add_argument("--json", action="store_true", help="one JSON object per benchmark and line")
     evaluate.set_defaults(run=_evaluate)
     neighbors = commands.add_parser("neighbors", help="nearest neighbours of words by cosine similarity")
