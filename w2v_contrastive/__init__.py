@@ -13,7 +13,7 @@ from .sampling.noise import NoiseDistribution
 from .vectors import Vectors, load
 
 __all__ = [
-    "DEFAULT_BENCHMARKS", "EncodedCorpus", "embedding_geometry", "HEADS", "NoiseDistribution", "TokenizerOptions", "TrainConfig",
-    "TrainResult", "Vectors", "Vocabulary", "W2VError", "evaluate", "evaluate_analogies", "export", "load", "load_model", "make_config",
-    "prepare_corpus", "train",
+    "DEFAULT_BENCHMARKS", "EncodedCorpus", "HEADS", "NoiseDistribution", "TokenizerOptions", "TrainConfig",
+    "TrainResult", "Vectors", "Vocabulary", "W2VError", "embedding_geometry", "evaluate", "evaluate_analogies",
+    "export", "load", "load_model", "make_config", "prepare_corpus", "train",
 ]

@@ -101,13 +101,13 @@ def _evaluate(args: argparse.Namespace) -> None:
         if args.json:
             print(json.dumps(row))
             continue
+        print(f"{row['benchmark']:<16} {row['method']} accuracy {_accuracy(row)} (semantic "
+              f"{_accuracy(row['semantic'])}, syntactic {_accuracy(row['syntactic'])})   "
+              f"covered {row['covered']}/{row['questions']} in the top {row['restrict']:,} words")
 
-        def accuracy(part: dict) -> str:
-            return "   n/a" if part["accuracy"] is None else f"{part['accuracy']:.4f}"
 
-        print(f"{row['benchmark']:<16} {row['method']} accuracy {accuracy(row)} (semantic {accuracy(row['semantic'])}, "
-              f"syntactic {accuracy(row['syntactic'])})   covered {row['covered']}/{row['questions']} "
-              f"in the top {row['restrict']:,} words")
+def _accuracy(part: dict) -> str:
+    return "   n/a" if part["accuracy"] is None else f"{part['accuracy']:.4f}"
 
 
 def _neighbors(args: argparse.Namespace) -> None:
