@@ -13,7 +13,9 @@ rebuilt rather than trusted.
 
 from __future__ import annotations
 
+import collections
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -24,21 +26,17 @@ from dataclasses import asdict, dataclass
 from typing import Iterator
 
 import numpy as np
-from tokenizers import Tokenizer
-from tokenizers.models import WordLevel
-from tokenizers.trainers import WordLevelTrainer
 
 from ..config import TokenizerOptions
 from ..fileio import atomic_write
 from .readers import CorpusSource
-from .tokenize import LINE_BREAK, normalize, pre_tokenizer
+from .tokenize import normalize, split_lines
 
 log = logging.getLogger("w2v_contrastive")
 
 FORMAT_VERSION = 1
-UNKNOWN = "<unk> "  # contains a space, so it can never be a token
 BLOCK_CHARS = 1 << 16
-ENCODE_BATCH = 64
+CHUNK_TOKENS = 1 << 24
 
 
 def default_cache_dir() -> str:
@@ -137,7 +135,7 @@ def _load(directory: str, description: str) -> EncodedCorpus | None:
 
 
 def _text_blocks(source: CorpusSource, options: TokenizerOptions, replaced: list[int]) -> Iterator[str]:
-    """Normalised text in blocks of about BLOCK_CHARS, one input line per ``\\n``-terminated line."""
+    """Normalised text in blocks of about BLOCK_CHARS, one input line per ``\\n``-separated line."""
     pending: list[str] = []
     size = 0
     for line in source.lines():
@@ -154,59 +152,42 @@ def _text_blocks(source: CorpusSource, options: TokenizerOptions, replaced: list
 
 
 def _finish_block(lines: list[str], options: TokenizerOptions, replaced: list[int]) -> str:
-    text = normalize("\n".join(lines), options) + "\n"
+    text = normalize("\n".join(lines), options)
     if options.encoding_errors == "replace":
         replaced[0] += text.count("\ufffd")
     return text
 
 
 def _build(source: CorpusSource, options: TokenizerOptions, directory: str) -> None:
+    """Encode in one pass: words get provisional ids in order of first appearance, renumbered by count at the end."""
     started = time.perf_counter()
-    tokenizer = Tokenizer(WordLevel({UNKNOWN: 0}, unk_token=UNKNOWN))
-    tokenizer.pre_tokenizer = pre_tokenizer(options)
-    normalized_path = os.path.join(directory, "normalized.txt")
-    replaced = [0]
-
-    def first_pass() -> Iterator[str]:
-        with open(normalized_path, "w", encoding="utf-8") as spill:
-            for block in _text_blocks(source, options, replaced):
-                spill.write(block)
-                yield block
-
-    trainer = WordLevelTrainer(min_frequency=1, vocab_size=2**31 - 1, special_tokens=[UNKNOWN], show_progress=False)
-    tokenizer.train_from_iterator(first_pass(), trainer)
-    if replaced[0]:
-        log.warning("%s: replaced %d undecodable bytes with U+FFFD", source.describe(), replaced[0])
-    raw_vocab = tokenizer.get_vocab()
-    line_break = raw_vocab.get(LINE_BREAK, -1)
-    counts = np.zeros(len(raw_vocab), dtype=np.int64)
+    first_seen: collections.defaultdict[str, int] = collections.defaultdict(itertools.count().__next__)
     line_lengths: list[np.ndarray] = []
+    replaced = [0]
     raw_tokens_path = os.path.join(directory, "tokens.int32")
     with open(raw_tokens_path, "wb") as out:
-        for ids in _encode_blocks(tokenizer, normalized_path):
-            breaks = np.flatnonzero(ids == line_break)
-            lengths = np.diff(breaks, prepend=-1) - 1
+        for block in _text_blocks(source, options, replaced):
+            lines = split_lines(block, options)
+            lengths = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))
             line_lengths.append(lengths[lengths > 0])
-            words = ids[ids != line_break]
-            counts += np.bincount(words, minlength=len(counts))
-            words.tofile(out)
-    os.unlink(normalized_path)
-
-    special = [i for i in (line_break, raw_vocab[UNKNOWN]) if i >= 0]
-    counts[special] = 0
-    raw_words = [""] * len(raw_vocab)
-    for word, index in raw_vocab.items():
-        raw_words[index] = word
-    order = sorted((i for i in range(len(raw_words)) if counts[i] > 0), key=lambda i: (-counts[i], raw_words[i]))
-    new_id = np.full(len(raw_words), -1, dtype=np.int32)
+            np.fromiter(map(first_seen.__getitem__, itertools.chain.from_iterable(lines)), dtype=np.int32).tofile(out)
+    if replaced[0]:
+        log.warning("%s: replaced %d undecodable bytes with U+FFFD", source.describe(), replaced[0])
+    raw_words = list(first_seen)  # insertion order is id order
+    n_tokens = os.path.getsize(raw_tokens_path) // 4
+    tokens = np.memmap(raw_tokens_path, dtype=np.int32, mode="r+") if n_tokens else np.zeros(0, np.int32)
+    chunks = [slice(start, start + CHUNK_TOKENS) for start in range(0, n_tokens, CHUNK_TOKENS)]
+    counts = np.zeros(len(raw_words), dtype=np.int64)
+    for chunk in chunks:
+        counts += np.bincount(tokens[chunk], minlength=len(raw_words))
+    order = sorted(range(len(raw_words)), key=lambda i: (-counts[i], raw_words[i]))
+    new_id = np.empty(len(raw_words), dtype=np.int32)
     new_id[order] = np.arange(len(order), dtype=np.int32)
-    n_tokens = int(counts.sum())
+    for chunk in chunks:
+        tokens[chunk] = new_id[tokens[chunk]]
     if n_tokens:
-        tokens = np.memmap(raw_tokens_path, dtype=np.int32, mode="r+")
-        for start in range(0, n_tokens, 1 << 24):
-            tokens[start : start + (1 << 24)] = new_id[tokens[start : start + (1 << 24)]]
         tokens.flush()
-        del tokens
+    del tokens
     lengths = np.concatenate(line_lengths) if line_lengths else np.zeros(0, np.int64)
     starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     starts.tofile(os.path.join(directory, "lines.int64"))
@@ -226,25 +207,3 @@ def _build(source: CorpusSource, options: TokenizerOptions, directory: str) -> N
     }
     with atomic_write(os.path.join(directory, "meta.json")) as handle:
         json.dump(meta, handle, indent=2)
-
-
-def _encode_blocks(tokenizer: Tokenizer, path: str) -> Iterator[np.ndarray]:
-    """Encode the normalised spill file back in batches of blocks (each ends with a line break)."""
-    with open(path, encoding="utf-8") as handle:
-        batch: list[str] = []
-        carry = ""
-        while True:
-            block = handle.read(BLOCK_CHARS)
-            if block:
-                cut = block.rfind("\n") + 1
-                if cut == 0:
-                    carry += block
-                    continue
-                batch.append(carry + block[:cut])
-                carry = block[cut:]
-            if batch and (len(batch) >= ENCODE_BATCH or not block):
-                encodings = tokenizer.encode_batch_fast(batch, add_special_tokens=False)
-                yield np.concatenate([np.array(e.ids, dtype=np.int32) for e in encodings])
-                batch = []
-            if not block:
-                break

@@ -2,24 +2,32 @@
 
 Text is NFKC-normalised and lowercased (Python's ``unicodedata``, the same Unicode algorithm as
 ``tokenizers.normalizers.NFKC``, three times faster here because it runs once per text instead of
-once per pass), then split by a ``tokenizers`` pre-tokenizer, which also counts and encodes the words
-in Rust, in parallel. By default a word is a run of letters (with combining marks): punctuation and
-digits are dropped. ``keep_digits`` and ``keep_punctuation`` keep them (punctuation as separate
-tokens); ``pretokenized`` only splits on whitespace and leaves the text as it is.
+once per pass). A ``tokenizers`` normalizer then decides the word boundaries: it replaces every run of
+characters that belongs to no word with one space and, when punctuation is kept, puts a space on each
+side of every punctuation mark or symbol. What is left is words separated by spaces, lines by
+``"\\n"``, and ``str.split`` cuts it in one C call per line.
 
-Lines are joined with ``"\\n"``, which the pre-tokenizer keeps as its own token: its positions in the
-encoded stream are the line (document) boundaries.
+By default a word is a run of letters (with combining marks): punctuation and digits are dropped.
+``keep_digits`` and ``keep_punctuation`` keep them (each punctuation mark or symbol its own token);
+``pretokenized`` only splits on whitespace and leaves the text as it is.
+
+Why a normalizer and not a ``tokenizers`` pre-tokenizer with a word-level model: that design needs two
+passes in Rust (count the words to build the vocabulary, then encode) at about 2M tokens/s each on
+two cores, so it cannot reach 1M tokens/s end to end; one normalizer pass plus a Python dictionary that
+numbers words as they first appear does (see README, "Benchmarks").
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import unicodedata
 
-from tokenizers import Regex, pre_tokenizers
+from tokenizers import Regex, normalizers
 
 from ..config import TokenizerOptions
 
-LINE_BREAK = "\n"
+PUNCTUATION = r"\p{P}\p{S}"
 
 
 def normalize(text: str, options: TokenizerOptions) -> str:
@@ -31,20 +39,23 @@ def normalize(text: str, options: TokenizerOptions) -> str:
     return text.lower() if options.lowercase else text
 
 
-def pre_tokenizer(options: TokenizerOptions) -> pre_tokenizers.PreTokenizer:
-    """The ``tokenizers`` pre-tokenizer that splits normalised text into words and line breaks."""
-    steps = [pre_tokenizers.Split(Regex(LINE_BREAK), behavior="isolated")]
-    if options.pretokenized:
-        steps.append(pre_tokenizers.Split(Regex(r"[^\S\n]+"), behavior="removed"))
-        return pre_tokenizers.Sequence(steps)
-    kept = r"\p{L}\p{M}" + (r"\p{N}" if options.keep_digits else "") + (r"\p{P}\p{S}" if options.keep_punctuation else "")
-    steps.append(pre_tokenizers.Split(Regex(f"[^{kept}\\n]+"), behavior="removed"))
-    if options.keep_punctuation:
-        steps.append(pre_tokenizers.Split(Regex(r"[\p{P}\p{S}]"), behavior="isolated"))
-    return pre_tokenizers.Sequence(steps)
+@functools.lru_cache(maxsize=None)
+def word_separator(keep_digits: bool, keep_punctuation: bool) -> normalizers.Normalizer:
+    """The ``tokenizers`` normalizer that leaves only words, single spaces between them, and line breaks."""
+    kept = r"\p{L}\p{M}" + (r"\p{N}" if keep_digits else "") + (PUNCTUATION if keep_punctuation else "")
+    steps = [normalizers.Replace(Regex(f"[^{kept} \\n]+"), " ")]
+    if keep_punctuation:  # zero-width matches before and after each mark: a space on each side
+        steps.append(normalizers.Replace(Regex(f"(?=[{PUNCTUATION}])|(?<=[{PUNCTUATION}])"), " "))
+    return normalizers.Sequence(steps)
+
+
+def split_lines(block: str, options: TokenizerOptions) -> list[list[str]]:
+    """The words of each ``\\n``-separated line of a normalised block (empty lists for empty lines)."""
+    if not options.pretokenized:
+        block = word_separator(options.keep_digits, options.keep_punctuation).normalize_str(block)
+    return [line.split() for line in block.split("\n")]
 
 
 def tokenize(text: str, options: TokenizerOptions) -> list[str]:
     """The words of one text, as the corpus pipeline sees them (for tests and inspection)."""
-    pieces = pre_tokenizer(options).pre_tokenize_str(normalize(text, options))
-    return [word for word, _ in pieces if word != LINE_BREAK]
+    return list(itertools.chain.from_iterable(split_lines(normalize(text, options), options)))
