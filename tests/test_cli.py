@@ -87,6 +87,8 @@ BAD_INPUTS = {
     "undecodable": (lambda d: ["--corpus", write(d, "bad.txt", b"caf\xe9\n")], "bad.txt: not valid UTF-8"),
     "unknown head": (lambda d: ["--corpus", SMALL_CORPUS, "--head", "magic"], "unknown head 'magic'"),
     "bad setting": (lambda d: ["--corpus", SMALL_CORPUS, "--dim", "0"], "dim must be at least 1"),
+    "bias on a distance head": (lambda d: ["--corpus", SMALL_CORPUS, "--head", "triplet", "--output-bias"],
+                                "the triplet head measures distances between vectors; it takes no --output-bias"),
 }
 
 
@@ -138,3 +140,17 @@ def test_export_every_format_and_table(trained, tmp_path, capsys):
     assert code == 2 and "invalid choice: 'parquet'" in stderr
     code, _, stderr = run_cli("export", str(tmp_path / "missing"), "--vectors", "output", "--out", str(tmp_path / "y"))
     assert code == 2 and stderr.startswith("error: ") and "no such checkpoint" in stderr and not os.path.exists(tmp_path / "y")
+
+
+def test_metric_head_options_from_the_cli_and_a_tied_checkpoint_reloads(tmp_path, cache_dir):
+    out = str(tmp_path / "triplet")
+    assert main(["train", "--corpus", SMALL_CORPUS, "--head", "triplet", "--geometry", "tied", "--mining", "semi-hard",
+                 "--distance", "cosine", "--margin", "0.3", "--max-words", "100000", "--dim", "16", "--out", out,
+                 "--cache-dir", cache_dir, "--no-progress"]) == 0
+    with open(os.path.join(out, "config.json")) as handle:
+        config = json.load(handle)["config"]
+    assert (config["geometry"], config["mining"], config["distance"], config["margin"]) == ("tied", "semi-hard",
+                                                                                          "cosine", 0.3)
+    model, vocab, _ = load_model(out)
+    assert model.tied and model.output is model.input
+    assert np.array_equal(load(out).matrix, model.input.weight.detach().numpy())

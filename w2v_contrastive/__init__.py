@@ -4,6 +4,7 @@ __version__ = "0.1.0"
 
 from .api import (DEFAULT_BENCHMARKS, TrainResult, embedding_geometry, evaluate, evaluate_analogies, export,
                   load_model, make_config, prepare_corpus, train)
+from .comparison import compare
 from .config import TokenizerOptions, TrainConfig
 from .corpus.cache import EncodedCorpus
 from .corpus.vocab import Vocabulary
@@ -14,6 +15,6 @@ from .vectors import Vectors, load
 
 __all__ = [
     "DEFAULT_BENCHMARKS", "EncodedCorpus", "HEADS", "NoiseDistribution", "TokenizerOptions", "TrainConfig",
-    "TrainResult", "Vectors", "Vocabulary", "W2VError", "embedding_geometry", "evaluate", "evaluate_analogies",
+    "TrainResult", "Vectors", "Vocabulary", "W2VError", "compare", "embedding_geometry", "evaluate", "evaluate_analogies",
     "export", "load", "load_model", "make_config", "prepare_corpus", "train",
 ]

@@ -15,7 +15,7 @@ import platform
 import shutil
 import time
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import torch
@@ -30,9 +30,10 @@ from .eval.benchmarks import load_similarity
 from .eval.geometry import embedding_geometry
 from .eval.similarity import evaluate_similarity
 from .fileio import atomic_write, replace_directory
+from .heads import build_head
 from .model import SkipGram
 from .sampling.noise import NoiseDistribution
-from .train.trainer import Trainer, TrainStats
+from .train.trainer import Trainer, TrainStats, build_model
 from .vectors import Vectors, load
 
 DEFAULT_BENCHMARKS = ("wordsim353", "simlex999", "men3k")
@@ -78,14 +79,15 @@ def make_config(head: str = "negative-sampling", **settings: Any) -> TrainConfig
 
 def train(corpus: Any = None, head: str = "negative-sampling", out: str | os.PathLike | None = None, *,
           text_column: str = "text", cache_dir: str | None = None, overwrite: bool = False,
-          **settings: Any) -> TrainResult:
+          on_log: Callable[[dict, Trainer], None] | None = None, **settings: Any) -> TrainResult:
     """Train skip-gram vectors with one head.
 
     corpus: path(s) to text files or folders, a ``datasets.Dataset``, an iterable of strings, an
     :class:`EncodedCorpus`, or None for the embedded default corpus. settings: any
     :class:`TrainConfig` field (dim, window, negatives, epochs, lr, device, ...). With ``out``, the
     run's files (vectors.txt, vocab.tsv, config.json, metrics.jsonl, checkpoint.pt) are written
-    there, all at once when training succeeds.
+    there, all at once when training succeeds. ``on_log(record, trainer)`` is called after each
+    periodic metrics record (see :meth:`Trainer.fit`).
     """
     config = make_config(head, **settings)
     out = os.fspath(out) if out is not None else None
@@ -101,10 +103,10 @@ def train(corpus: Any = None, head: str = "negative-sampling", out: str | os.Pat
         os.makedirs(work)
     try:
         if work is None:
-            stats = trainer.fit()
+            stats = trainer.fit(on_log=on_log)
         else:
             with open(os.path.join(work, "metrics.jsonl"), "w", encoding="utf-8") as metrics:
-                stats = trainer.fit(metrics)
+                stats = trainer.fit(metrics, on_log)
         vectors = Vectors(vocab.words, trainer.model.input.weight.detach().float().cpu().numpy())
         result = TrainResult(trainer.model, vocab, vectors, config, stats, trainer.noise, encoded, out)
         if work is not None:
@@ -143,7 +145,7 @@ def run_summary(result: TrainResult) -> dict:
                    "encode_seconds": corpus.seconds},
         "vocabulary": {"size": len(result.vocab), "tokens": result.vocab.total},
         "head": {"name": result.config.head, "lr": result.stats.lr, "optimizer": result.stats.optimizer,
-                 "output_bias": result.model.bias is not None},
+                 "output_bias": result.model.bias is not None, "geometry": "tied" if result.model.tied else "untied"},
         "training": stats,
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
@@ -173,7 +175,8 @@ def load_model(path: str | os.PathLike) -> tuple[SkipGram, Vocabulary, TrainConf
         raise W2VError(f"{file}: not a readable checkpoint ({type(exc).__name__})") from None
     config = TrainConfig.from_dict(checkpoint["config"])
     vocab = Vocabulary(checkpoint["words"], np.array(checkpoint["counts"], dtype=np.int64))
-    model = SkipGram(len(vocab), config.dim, output_bias="bias.weight" in checkpoint["model"])
+    model = build_model(dataclasses.replace(config, output_bias="bias.weight" in checkpoint["model"]), len(vocab),
+                        build_head(config.head, config))
     model.load_state_dict(checkpoint["model"])
     return model, vocab, config
 

@@ -8,11 +8,12 @@ import logging
 import sys
 
 from . import api
+from .comparison import compare, results_table
 from .errors import W2VError
 from .heads import HEADS
 
 
-def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
+def _add_train_arguments(parser: argparse.ArgumentParser, one_head: bool = True) -> None:
     defaults = api.TrainConfig()
     corpus = parser.add_argument_group("corpus")
     corpus.add_argument("--corpus", action="append", metavar="PATH",
@@ -31,7 +32,8 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
     corpus.add_argument("--sample", type=float, default=defaults.sample, help="subsampling threshold t (0: off)")
     corpus.add_argument("--alpha", type=float, default=defaults.alpha, help="noise distribution Q ~ count^alpha")
     model = parser.add_argument_group("model and objective")
-    model.add_argument("--head", default=defaults.head, help=f"objective: {', '.join(sorted(HEADS))}")
+    if one_head:
+        model.add_argument("--head", default=defaults.head, help=f"objective: {', '.join(sorted(HEADS))}")
     model.add_argument("--dim", type=int, default=defaults.dim)
     model.add_argument("--window", type=int, default=defaults.window)
     model.add_argument("--negatives", type=int, default=defaults.negatives, help="noise words per positive (K)")
@@ -39,6 +41,16 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--in-batch-negatives", action="store_true", help="infonce: other contexts of the batch as negatives")
     model.add_argument("--temperature", type=float, default=defaults.temperature, help="infonce temperature tau")
     model.add_argument("--logq-correction", action="store_true", help="infonce: subtract log Q (sampled softmax)")
+    model.add_argument("--geometry", choices=["tied", "untied"], default=None,
+                       help="one table for words and contexts, or two (default: the head's)")
+    model.add_argument("--margin", type=float, default=None, help="contrastive/triplet/lifted-structured margin")
+    model.add_argument("--distance", choices=["euclidean", "cosine"], default=None,
+                       help="contrastive/triplet/lifted-structured distance (default euclidean)")
+    model.add_argument("--mining", choices=["all", "hardest", "semi-hard"], default=defaults.mining,
+                       help="triplet: which noise words count")
+    model.add_argument("--noise-negatives", action="store_true",
+                       help="n-pair: K negatives from Q instead of the batch's other contexts")
+    model.add_argument("--embedding-l2", type=float, default=None, help="n-pair: L2 weight on the vectors (0.002)")
     model.add_argument("--output-bias", dest="output_bias", action="store_true", default=None,
                        help="per-word output bias (default: the head's choice)")
     model.add_argument("--no-output-bias", dest="output_bias", action="store_false")
@@ -51,18 +63,23 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
     optim.add_argument("--optimizer", choices=["sgd", "adam"], default=None,
                        help="default: the head's (sgd with sparse row updates; adam for softmax)")
     optim.add_argument("--max-words", type=int, default=None, help="stop after this many corpus tokens")
+    optim.add_argument("--max-seconds", "--seconds", dest="max_seconds", type=float, default=None,
+                       help="stop after this many seconds of training (a wall-clock budget)")
     optim.add_argument("--device", default=defaults.device, help="auto, cpu, cuda or cuda:N")
     optim.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
     optim.add_argument("--seed", type=int, default=defaults.seed)
     optim.add_argument("--no-fused-cpu", dest="fused_cpu", action="store_false",
                        help="CPU: train through autograd instead of the compiled SGD kernels (slower)")
+    optim.add_argument("--log-every", dest="log_every_seconds", type=float, default=defaults.log_every_seconds,
+                       help="seconds between metrics.jsonl records (2)")
     optim.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
 
 
 def _settings(args: argparse.Namespace) -> dict:
     keys = ["dim", "window", "negatives", "min_count", "max_vocab", "sample", "alpha", "epochs", "batch_size", "lr",
             "optimizer", "device", "threads", "seed", "output_bias", "temperature", "shared_negatives",
-            "in_batch_negatives", "logq_correction", "softmax_chunk", "max_words", "progress", "pretokenized", "fused_cpu",
+            "in_batch_negatives", "logq_correction", "geometry", "margin", "distance", "mining", "noise_negatives",
+            "embedding_l2", "softmax_chunk", "max_words", "max_seconds", "log_every_seconds", "progress", "pretokenized", "fused_cpu",
             "keep_digits", "keep_punctuation", "encoding_errors"]
     settings = {k: getattr(args, k) for k in keys}
     settings["lowercase"] = not args.keep_case
@@ -110,6 +127,19 @@ def _accuracy(part: dict) -> str:
     return "   n/a" if part["accuracy"] is None else f"{part['accuracy']:.4f}"
 
 
+def _compare(args: argparse.Namespace) -> None:
+    heads = [h.strip() for h in args.heads.split(",") if h.strip()]
+    try:
+        seeds = [int(s) for s in args.seeds.split(",")]
+    except ValueError:
+        raise W2VError(f"--seeds takes comma-separated integers, not {args.seeds!r}") from None
+    results = compare(args.corpus, heads, args.out, seeds, benchmarks=args.benchmark or (),
+                      analogies=args.analogy, eval_every_seconds=args.eval_every, tensorboard=args.tensorboard,
+                      cache_dir=args.cache_dir, text_column=args.text_column, **_settings(args))
+    print(results_table(results), end="")
+    print(f"wrote {args.out}/results.json, results.md, loss.png, rho.png, scores.png")
+
+
 def _neighbors(args: argparse.Namespace) -> None:
     vectors = api.load(args.vectors)
     for word in args.words:
@@ -131,6 +161,17 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--overwrite", action="store_true", help="replace an earlier run in --out")
     _add_train_arguments(train)
     train.set_defaults(run=_train)
+    comparison = commands.add_parser("compare", help="train several heads under identical conditions and compare")
+    comparison.add_argument("--heads", required=True, help=f"comma-separated: {','.join(sorted(HEADS))}")
+    comparison.add_argument("--seeds", default="0", help="comma-separated seeds, one run per head and seed (0)")
+    comparison.add_argument("--out", required=True, help="output directory (rerun the same command to resume)")
+    comparison.add_argument("--benchmark", action="append", metavar="FILE", help="another similarity file (repeatable)")
+    comparison.add_argument("--no-analogy", dest="analogy", action="store_false", help="skip the analogy benchmark")
+    comparison.add_argument("--eval-every", type=float, default=30.0,
+                            help="evaluate WS353 and SimLex every this many training seconds (30)")
+    comparison.add_argument("--tensorboard", metavar="DIR", help="also log scalars for TensorBoard into DIR")
+    _add_train_arguments(comparison, one_head=False)
+    comparison.set_defaults(run=_compare)
     evaluate = commands.add_parser("evaluate", help="Spearman rho on word-similarity benchmarks")
     evaluate.add_argument("vectors", help="training output directory, word2vec text or binary file, or npy folder")
     evaluate.add_argument("--benchmark", action="append", metavar="FILE",

@@ -41,7 +41,8 @@ class TrainConfig:
     sample: float = 1e-4
     alpha: float = 0.75
     epochs: int = 5
-    #: pairs per step; None: 16384 on the fused CPU path (a unit of work there), else 4096
+    #: pairs per step; None: 16384 on the fused CPU path (a unit of work there), 512 for heads with
+    #: in-batch negatives (their work per pair grows with the batch), else 4096
     batch_size: int | None = None
     lr: float | None = None
     min_lr_ratio: float = 1e-4
@@ -57,9 +58,21 @@ class TrainConfig:
     shared_negatives: bool = False
     in_batch_negatives: bool = False
     logq_correction: bool = False
+    #: "tied" (one table: v = u) or "untied" (skip-gram's word and context tables); None: the head's default
+    geometry: str | None = None
+    #: metric-learning heads: margin eps (None: the head's default for its distance), distance
+    #: ("euclidean" or "cosine"), triplet mining, n-pair's negatives from Q and its L2 weight
+    margin: float | None = None
+    distance: str | None = None
+    mining: str = "all"
+    noise_negatives: bool = False
+    embedding_l2: float | None = None
     softmax_chunk: int = 8192
     chunk_tokens: int = 1 << 20
     max_words: int | None = None
+    #: stop after this many seconds of training (a wall-clock budget; the learning rate decays with
+    #: whichever of words and seconds is further along)
+    max_seconds: float | None = None
     log_every_seconds: float = 2.0
     progress: bool = True
     tokenizer: TokenizerOptions = field(default_factory=TokenizerOptions)
@@ -82,6 +95,14 @@ class TrainConfig:
             raise W2VError(f"lr must be > 0, got {self.lr}")
         if not self.temperature > 0:
             raise W2VError(f"temperature must be > 0, got {self.temperature}")
+        if self.geometry not in (None, "tied", "untied"):
+            raise W2VError(f"geometry must be 'tied' or 'untied', not {self.geometry!r}")
+        if self.margin is not None and not self.margin > 0:
+            raise W2VError(f"margin must be > 0, got {self.margin}")
+        if self.max_seconds is not None and not self.max_seconds > 0:
+            raise W2VError(f"max-seconds must be > 0, got {self.max_seconds}")
+        if self.embedding_l2 is not None and self.embedding_l2 < 0:
+            raise W2VError(f"embedding-l2 must be >= 0, got {self.embedding_l2}")
         if self.optimizer not in (None, "sgd", "adam"):
             raise W2VError(f"optimizer must be 'sgd' or 'adam', not {self.optimizer!r}")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):

@@ -43,6 +43,8 @@ class ScoreRequest:
     shared_negatives: bool = False
     in_batch: bool = False
     full_vocabulary: bool = False
+    #: squared norms ||u_w||^2 and ||v_x||^2 of every scored vector, for distance-based heads
+    squared_norms: bool = False
 
 
 @dataclass
@@ -54,6 +56,8 @@ class Scores:
     negative_is_positive: bool[B, K], n_k == c (an "accidental hit").
     in_batch: float[B, B], s(w_i, c_j). in_batch_log_q: float[1, B]. in_batch_is_positive: bool[B, B], c_j == c_i.
     log_partition: float[B], log sum_v exp s(w, v) over the whole vocabulary.
+    word_sq_norm: float[B], ||u_w||^2; positive_sq_norm: float[B], ||v_c||^2; negative_sq_norm and
+    in_batch_sq_norm: ||v_x||^2 shaped like negative_log_q and in_batch_log_q.
     """
 
     positive: torch.Tensor
@@ -65,6 +69,10 @@ class Scores:
     in_batch_log_q: torch.Tensor | None = None
     in_batch_is_positive: torch.Tensor | None = None
     log_partition: torch.Tensor | None = None
+    word_sq_norm: torch.Tensor | None = None
+    positive_sq_norm: torch.Tensor | None = None
+    negative_sq_norm: torch.Tensor | None = None
+    in_batch_sq_norm: torch.Tensor | None = None
 
 
 class Head(nn.Module):
@@ -76,6 +84,12 @@ class Head(nn.Module):
     #: the optimizer used when the user names none, and the learning rate per optimizer
     default_optimizer: ClassVar[str] = "sgd"
     default_lr: ClassVar[dict[str, float]] = {"sgd": 0.025, "adam": 0.005}
+    #: whether the context table v is the word table u ("tied") or its own ("untied"), unless the user says
+    default_geometry: ClassVar[str] = "untied"
+    #: initial context vectors (untied): word2vec's "zeros", or "uniform" like the word vectors
+    output_init: ClassVar[str] = "zeros"
+    #: False for heads that read s(w, x) as the dot product u_w . v_x (distances): no bias allowed
+    takes_output_bias: ClassVar[bool] = True
 
     request: ScoreRequest
 
@@ -117,26 +131,30 @@ def score_batch(model, noise, request: ScoreRequest, centers: torch.Tensor, cont
     :class:`~w2v_contrastive.sampling.noise.NoiseDistribution` on the same device.
     """
     batch = centers.shape[0]
-    u = model.word_vectors(centers)
-    if request.negatives and not request.shared_negatives:
-        # one [B, 1 + K] block of candidates: the true context first, then its noise words
+    per_example = request.negatives and not request.shared_negatives
+    if per_example:  # one [B, 1 + K] block of candidates: the true context first, then its noise words
         noise_words = noise.sample((batch, request.negatives), generator)
-        v, b = model.context_vectors(torch.cat([contexts.unsqueeze(1), noise_words], dim=1))
+        candidates = torch.cat([contexts.unsqueeze(1), noise_words], dim=1)
+    elif request.negatives:  # [B + K]: the contexts, then K noise words shared by the batch
+        noise_words = noise.sample((request.negatives,), generator)
+        candidates = torch.cat([contexts, noise_words])
+    else:
+        candidates = contexts
+    u, v, b = model.lookup(centers, candidates)
+    if per_example:
         candidate = (torch.bmm(v, u.unsqueeze(2)).squeeze(2) + b).float()
         positive, scores_negative = candidate[:, 0], candidate[:, 1:]
-        v_true, b_true = v[:, 0], b[:, 0]
+        v_true, b_true, v_noise = v[:, 0], b[:, 0], v[:, 1:]
         negative_log_q = noise.log_probs[noise_words]
         hits = noise_words
     elif request.negatives:
-        noise_words = noise.sample((request.negatives,), generator)
-        v, b = model.context_vectors(torch.cat([contexts, noise_words]))
-        v_true, b_true = v[:batch], b[:batch]
+        v_true, b_true, v_noise = v[:batch], b[:batch], v[batch:]
         positive = ((u * v_true).sum(-1) + b_true).float()
-        scores_negative = (u @ v[batch:].T + b[batch:]).float()
+        scores_negative = (u @ v_noise.T + b[batch:]).float()
         negative_log_q = noise.log_probs[noise_words].unsqueeze(0)
         hits = noise_words.unsqueeze(0)
     else:
-        v_true, b_true = model.context_vectors(contexts)
+        v_true, b_true = v, b
         positive = ((u * v_true).sum(-1) + b_true).float()
     scores = Scores(positive=positive, positive_log_q=noise.log_probs[contexts])
     if request.negatives:
@@ -149,4 +167,11 @@ def score_batch(model, noise, request: ScoreRequest, centers: torch.Tensor, cont
         scores.in_batch_is_positive = contexts.unsqueeze(0) == contexts.unsqueeze(1)
     if request.full_vocabulary:
         scores.log_partition = model.log_partition(u, softmax_chunk).float()
+    if request.squared_norms:
+        scores.word_sq_norm = u.float().square().sum(-1)
+        scores.positive_sq_norm = v_true.float().square().sum(-1)
+        if request.negatives:
+            scores.negative_sq_norm = v_noise.float().square().sum(-1).view_as(negative_log_q)
+        if request.in_batch:
+            scores.in_batch_sq_norm = scores.positive_sq_norm.unsqueeze(0)
     return scores

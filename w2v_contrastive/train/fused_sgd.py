@@ -141,7 +141,7 @@ class FusedSkipGramSGD:
         request = head.request
         per_example = request.negatives > 0 and not request.shared_negatives
         return (device.type == "cpu" and optimizer == "sgd" and per_example and not request.in_batch
-                and not request.full_vocabulary and model.input.weight.dtype == torch.float32
+                and not request.full_vocabulary and not model.tied and model.input.weight.dtype == torch.float32
                 and type(head).fused_row_loss is not Head.fused_row_loss)
 
     def step(self, words: torch.Tensor, contexts: torch.Tensor, lr: float,

@@ -17,7 +17,7 @@ import resource
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Callable
 
 import torch
 from tqdm.auto import tqdm
@@ -36,6 +36,10 @@ log = logging.getLogger("w2v_contrastive")
 
 #: pairs per step on the autograd path when the user sets none
 AUTOGRAD_BATCH_SIZE = 4096
+#: the noise generator's seed is the run's seed plus this (any fixed offset: distinct from the pair stream's)
+NOISE_SEED_OFFSET = 0x9E3779B9
+#: heads that score every word against every context of the batch do O(B) work per pair: smaller batches
+IN_BATCH_SIZE = 512
 
 
 def resolve_device(name: str) -> torch.device:
@@ -66,6 +70,16 @@ class TrainStats:
     history: list[dict] = field(default_factory=list)
 
 
+def build_model(config: TrainConfig, vocab_size: int, head: Head, log_prior: torch.Tensor | None = None) -> SkipGram:
+    """The skip-gram model ``config`` asks for, with the head's defaults where it says nothing."""
+    bias = config.output_bias if config.output_bias is not None else head.wants_output_bias
+    if bias and not head.takes_output_bias:
+        raise W2VError(f"the {config.head} head measures distances between vectors; it takes no --output-bias")
+    geometry = config.geometry or head.default_geometry
+    return SkipGram(vocab_size, config.dim, output_bias=bias, log_prior=log_prior, tied=geometry == "tied",
+                    output_init=head.output_init)
+
+
 class Trainer:
     """Trains a :class:`SkipGram` on an encoded corpus with one head."""
 
@@ -78,12 +92,13 @@ class Trainer:
         if self.device.type == "cpu":
             torch.set_num_threads(self.threads)
         torch.manual_seed(config.seed)
-        self.generator = torch.Generator(device=self.device)
-        self.generator.manual_seed(config.seed)
+        # two streams: the pairs (subsampling, windows, shuffling) depend on the seed only, so every head
+        # trained with one seed sees the same pairs in the same order; noise draws come from the other
+        self.pair_generator = torch.Generator(device=self.device).manual_seed(config.seed)
+        self.generator = torch.Generator(device=self.device).manual_seed(config.seed + NOISE_SEED_OFFSET)
         self.head: Head = build_head(config.head, config).to(self.device)
-        bias = config.output_bias if config.output_bias is not None else self.head.wants_output_bias
         log_prior = torch.log(torch.tensor(vocab.counts / vocab.total, dtype=torch.float32))
-        self.model = SkipGram(len(vocab), config.dim, output_bias=bias, log_prior=log_prior).to(self.device)
+        self.model = build_model(config, len(vocab), self.head, log_prior).to(self.device)
         self.noise = NoiseDistribution(vocab.counts, config.alpha, self.device)
         self.optimizer_name = config.optimizer or self.head.default_optimizer
         self.lr = config.lr if config.lr is not None else self.head.default_lr[self.optimizer_name]
@@ -91,18 +106,19 @@ class Trainer:
                       if config.fused_cpu and FusedSkipGramSGD.supports(self.model, self.head, self.device,
                                                                          self.optimizer_name) else None)
         self.optimizers = [] if self.fused else self._optimizers()  # the fused kernel applies its own SGD
-        self.batch_size = config.batch_size or (FusedSkipGramSGD.default_batch_size if self.fused
-                                                else AUTOGRAD_BATCH_SIZE)
+        self.batch_size = config.batch_size or (FusedSkipGramSGD.default_batch_size if self.fused else
+                                                IN_BATCH_SIZE if self.head.request.in_batch else AUTOGRAD_BATCH_SIZE)
         self.pairs = PairStream(corpus, len(vocab), vocab.keep_probabilities(config.sample), config.window,
-                                self.batch_size, self.device, self.generator, config.chunk_tokens)
+                                self.batch_size, self.device, self.pair_generator, config.chunk_tokens)
 
     def _optimizers(self) -> list[torch.optim.Optimizer]:
         """SGD takes sparse and dense gradients alike; Adam needs SparseAdam for the sparse ones."""
         if self.optimizer_name == "sgd":
             return [torch.optim.SGD(self.model.parameters(), lr=self.lr)]
-        dense_output = self.head.request.full_vocabulary
-        sparse = [self.model.input.weight] + ([] if dense_output else [p for n, p in self.model.named_parameters()
-                                                                       if not n.startswith("input.")])
+        # the full-vocabulary softmax reads the whole context table (and bias), so their gradients are dense
+        dense_prefixes = (("output.", "bias.") + (("input.",) if self.model.tied else ())
+                          if self.head.request.full_vocabulary else ())
+        sparse = [p for n, p in self.model.named_parameters() if not n.startswith(dense_prefixes)]
         dense = [p for p in self.model.parameters() if all(p is not s for s in sparse)]
         optimizers: list[torch.optim.Optimizer] = [torch.optim.SparseAdam(sparse, lr=self.lr)]
         if dense:
@@ -124,8 +140,10 @@ class Trainer:
         for optimizer in self.optimizers:
             optimizer.step()
 
-    def fit(self, metrics: IO[str] | None = None) -> TrainStats:
-        """Run all epochs (or until ``max_words`` corpus tokens); write metrics lines to ``metrics``."""
+    def fit(self, metrics: IO[str] | None = None, on_log: Callable[[dict, "Trainer"], None] | None = None) -> TrainStats:
+        """Run all epochs (or until ``max_words`` corpus tokens or ``max_seconds``); write metrics lines to
+        ``metrics``. ``on_log(record, trainer)`` is called after each periodic metrics record (e.g. to
+        evaluate the vectors as they train); the time it takes is not counted as training time."""
         config = self.config
         total_words = float(self.corpus.n_tokens) * config.epochs
         budget = min(total_words, float(config.max_words)) if config.max_words else total_words
@@ -142,14 +160,17 @@ class Trainer:
         done = False
         for epoch in range(config.epochs):
             for batch in self.pairs.epoch():
-                if stats.words >= budget:
+                progress = stats.words / budget
+                if config.max_seconds:
+                    progress = max(progress, (time.perf_counter() - started) / config.max_seconds)
+                if progress >= 1.0:
                     done = True
                     break
                 stats.words += batch.tokens
                 n = batch.centers.shape[0]
                 if n == 0:
                     continue
-                lr = self._set_lr(stats.words / budget)
+                lr = self._set_lr(progress)
                 if self.fused is not None:
                     loss_sum += self.fused.step(batch.centers, batch.contexts, lr, self.generator)
                 else:
@@ -167,7 +188,10 @@ class Trainer:
                     self._log(stats, epoch, loss_sum, loss_pairs, lr, now - started, metrics, bar)
                     loss_sum.zero_()
                     loss_pairs = 0
-                    last_log = now
+                    if on_log is not None:
+                        on_log(stats.history[-1], self)
+                        started += time.perf_counter() - now
+                    last_log = time.perf_counter()
                 bar.update(int(stats.words) - bar.n)
             if done:
                 break
