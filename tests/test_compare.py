@@ -59,6 +59,8 @@ def test_compare_interrupted_then_resumed(tmp_path, cache_dir, monkeypatch, caps
         assert run["analogy"]["covered"] > 0 and run["peak_memory_mb"] > 100
         assert len(run["timeline"]) >= 2 and run["timeline"][-1]["words"] == run["history"][-1]["words"]
         assert 0 < run["geometry"]["effective_rank"] <= 32
+        assert run["config"]["holdout"] == 0.01 and run["held_out"]["pairs"] > 1000  # 1% of documents held out
+        assert run["held_out"]["softmax_cross_entropy"] > 0
 
     # the interval over seeds is Student's t interval of the two runs' rho
     values = np.array([runs["nce", s]["similarity"]["men3k"]["spearman"] for s in (0, 1)])
@@ -71,6 +73,7 @@ def test_compare_interrupted_then_resumed(tmp_path, cache_dir, monkeypatch, caps
     with open(os.path.join(out, "results.md")) as handle:
         table = handle.read()
     assert "Student's t" in table and "Differences inside the intervals" in table
+    assert "| nce | " in table.split("held-out softmax CE")[1]
     for name in ("loss.png", "rho.png", "scores.png"):
         with open(os.path.join(out, name), "rb") as handle:
             assert handle.read(8) == b"\x89PNG\r\n\x1a\n"

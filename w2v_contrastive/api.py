@@ -27,6 +27,7 @@ from .corpus.vocab import Vocabulary
 from .errors import W2VError
 from .eval.analogy import evaluate_analogies
 from .eval.benchmarks import load_similarity
+from .eval.estimators import estimator_diagnostics, held_out_pairs
 from .eval.geometry import embedding_geometry
 from .eval.similarity import evaluate_similarity
 from .fileio import atomic_write, replace_directory
@@ -51,6 +52,8 @@ class TrainResult:
     noise: NoiseDistribution
     corpus: EncodedCorpus
     out: str | None = None
+    #: estimator diagnostics on the held-out documents (eval/estimators.py), when ``holdout`` > 0
+    held_out: dict | None = None
 
 
 def prepare_corpus(corpus: Any = None, tokenizer: TokenizerOptions | None = None, text_column: str = "text",
@@ -109,6 +112,10 @@ def train(corpus: Any = None, head: str = "negative-sampling", out: str | os.Pat
                 stats = trainer.fit(metrics, on_log)
         vectors = Vectors(vocab.words, trainer.model.input.weight.detach().float().cpu().numpy())
         result = TrainResult(trainer.model, vocab, vectors, config, stats, trainer.noise, encoded, out)
+        if trainer.held_out is not None:
+            centers, contexts = held_out_pairs(encoded, len(vocab), trainer.held_out, config.window, trainer.device)
+            result.held_out = estimator_diagnostics(trainer.model, trainer.noise, centers, contexts,
+                                                    config.negatives, config.softmax_chunk)
         if work is not None:
             _write_outputs(work, result)
             replace_directory(work, out)
@@ -147,6 +154,7 @@ def run_summary(result: TrainResult) -> dict:
         "head": {"name": result.config.head, "lr": result.stats.lr, "optimizer": result.stats.optimizer,
                  "output_bias": result.model.bias is not None, "geometry": "tied" if result.model.tied else "untied"},
         "training": stats,
+        "held_out": result.held_out,
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
 
@@ -221,6 +229,18 @@ def evaluate(vectors: Vectors | str | os.PathLike, benchmarks: Iterable[str | os
     if not isinstance(vectors, Vectors):
         vectors = load(vectors)
     return [evaluate_similarity(vectors, load_similarity(b)) for b in benchmarks]
+
+
+def recorded_held_out(path: str | os.PathLike) -> dict | None:
+    """The held-out diagnostics recorded in a training output directory's config.json, if any."""
+    summary = os.path.join(os.fspath(path), "config.json")
+    if not os.path.isfile(summary):
+        return None
+    try:
+        with open(summary, encoding="utf-8") as handle:
+            return json.load(handle).get("held_out")
+    except (OSError, ValueError):
+        return None
 
 
 def _version() -> str:

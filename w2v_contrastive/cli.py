@@ -70,6 +70,8 @@ def _add_train_arguments(parser: argparse.ArgumentParser, one_head: bool = True)
     optim.add_argument("--seed", type=int, default=defaults.seed)
     optim.add_argument("--no-fused-cpu", dest="fused_cpu", action="store_false",
                        help="CPU: train through autograd instead of the compiled SGD kernels (slower)")
+    optim.add_argument("--holdout", type=float, default=None,
+                       help="fraction of documents held out for the estimator diagnostics (train: 0; compare: 0.01)")
     optim.add_argument("--log-every", dest="log_every_seconds", type=float, default=defaults.log_every_seconds,
                        help="seconds between metrics.jsonl records (2)")
     optim.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
@@ -79,9 +81,10 @@ def _settings(args: argparse.Namespace) -> dict:
     keys = ["dim", "window", "negatives", "min_count", "max_vocab", "sample", "alpha", "epochs", "batch_size", "lr",
             "optimizer", "device", "threads", "seed", "output_bias", "temperature", "shared_negatives",
             "in_batch_negatives", "logq_correction", "geometry", "margin", "distance", "mining", "noise_negatives",
-            "embedding_l2", "softmax_chunk", "max_words", "max_seconds", "log_every_seconds", "progress", "pretokenized", "fused_cpu",
+            "embedding_l2", "softmax_chunk", "max_words", "max_seconds", "holdout", "log_every_seconds", "progress",
+            "pretokenized", "fused_cpu",
             "keep_digits", "keep_punctuation", "encoding_errors"]
-    settings = {k: getattr(args, k) for k in keys}
+    settings = {k: getattr(args, k) for k in keys if getattr(args, k) is not None or k != "holdout"}
     settings["lowercase"] = not args.keep_case
     return settings
 
@@ -113,6 +116,14 @@ def _evaluate(args: argparse.Namespace) -> None:
         else:
             print(f"{'geometry':<16} mean cosine of random word pairs {geometry['mean_cosine']:.4f}, effective rank "
                   f"{geometry['effective_rank']:.1f} of {geometry['dim']}")
+        held_out = api.recorded_held_out(args.vectors)
+        if held_out is not None and args.json:
+            print(json.dumps({"diagnostics": "held_out", **held_out}))
+        elif held_out is not None:
+            z, bound = held_out["log_z"], held_out["infonce_bound"]
+            print(f"{'held-out':<16} softmax cross-entropy {held_out['softmax_cross_entropy']:.4f} nats over "
+                  f"{held_out['pairs']} pairs; log Z mean {z['mean']:.3f} std {z['std']:.3f}; InfoNCE bound "
+                  f"{bound['bound']:.3f} of log({bound['negatives']}+1) = {bound['max']:.3f}")
     for analogies in args.analogy or []:
         row = api.evaluate_analogies(vectors, analogies, args.analogy_method, args.restrict)
         if args.json:
@@ -182,7 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--restrict", type=int, default=30000,
                           help="analogy answers among the N most frequent words (default 30000)")
     evaluate.add_argument("--diagnostics", action="store_true",
-                          help="collapse/anisotropy: mean cosine of random word pairs and effective rank")
+                          help="collapse/anisotropy (mean cosine of random word pairs, effective rank); for a run "
+                               "trained with --holdout, its held-out softmax cross-entropy, log Z, InfoNCE bound")
     evaluate.add_argument("--json", action="store_true", help="one JSON object per benchmark and line")
     evaluate.set_defaults(run=_evaluate)
     neighbors = commands.add_parser("neighbors", help="nearest neighbours of words by cosine similarity")

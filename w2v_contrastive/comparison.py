@@ -58,6 +58,7 @@ def compare(corpus: Any, heads: Sequence[str], out: str | os.PathLike, seeds: Se
     content of results.json. Runs already finished in ``out`` are reused."""
     if not heads or not seeds:
         raise W2VError("compare needs at least one head and one seed")
+    settings.setdefault("holdout", 0.01)  # held-out documents for the estimator diagnostics
     configs = {(head, seed): make_config(head, **{**settings, "seed": seed}) for head in heads for seed in seeds}
     similarity = [load_similarity(b) for b in (*SIMILARITY_BENCHMARKS, *benchmarks)]
     out = os.fspath(out)
@@ -129,6 +130,7 @@ def _train_and_evaluate(encoded, config: TrainConfig, similarity, analogies: boo
     run = {"head": config.head, "seed": config.seed, "config": config.to_dict(),
            "training": {k: v for k, v in dataclasses.asdict(result.stats).items() if k != "history"},
            "peak_memory_mb": memory.peak_mb, "similarity": scores, "geometry": embedding_geometry(vectors),
+           "held_out": result.held_out,
            "history": result.stats.history, "timeline": timeline}
     if analogies:
         run["analogy"] = evaluate_analogies(vectors, ANALOGY_BENCHMARK)
@@ -173,6 +175,14 @@ def summarise(runs: list[dict]) -> dict:
         for key, source in (("words_per_second", "words_per_second"), ("seconds", "seconds")):
             row[key] = float(np.mean([r["training"][source] for r in group]))
         row["peak_memory_mb"] = float(np.mean([r["peak_memory_mb"] for r in group]))
+        row["geometry"] = {k: float(np.mean([r["geometry"][k] for r in group])) for k in ("mean_cosine", "effective_rank")}
+        if group[0].get("held_out", {}) and group[0]["held_out"].get("pairs"):
+            held = [r["held_out"] for r in group]
+            row["held_out"] = {"softmax_cross_entropy": float(np.mean([h["softmax_cross_entropy"] for h in held])),
+                               "log_z_mean": float(np.mean([h["log_z"]["mean"] for h in held])),
+                               "log_z_std": float(np.mean([h["log_z"]["std"] for h in held])),
+                               "infonce_bound": float(np.mean([h["infonce_bound"]["bound"] for h in held])),
+                               "infonce_max": held[0]["infonce_bound"]["max"], "pairs": held[0]["pairs"]}
         row["optimizer"], row["lr"] = group[0]["training"]["optimizer"], group[0]["training"]["lr"]
         row["batch_size"] = group[0]["training"]["batch_size"]
         summary[head] = row
@@ -211,6 +221,17 @@ def results_table(results: dict) -> str:
     first = next(iter(summary.values()))  # one vocabulary for all runs: one coverage
     coverage = ", ".join(f"{n} {first['scores'][n]['covered']}/{first['scores'][n]['pairs']}" for n in names)
     lines += ["", f"Pairs covered: {coverage}.", ""]
+    lines += ["Estimator diagnostics: softmax cross-entropy (nats) and log Z(w) on pairs of held-out documents, "
+              "InfoNCE bound log(K+1) - L there; geometry of the vectors (mean cosine of random pairs, effective rank).",
+              "", "| head | held-out softmax CE | log Z mean (std) | InfoNCE bound (max) | mean cosine | effective rank |",
+              "|---|---|---|---|---|---|"]
+    for head, row in summary.items():
+        held = row.get("held_out")
+        cells = (f"{held['softmax_cross_entropy']:.3f} | {held['log_z_mean']:.2f} ({held['log_z_std']:.2f}) | "
+                 f"{held['infonce_bound']:.3f} ({held['infonce_max']:.3f})") if held else "- | - | -"
+        lines.append(f"| {head} | {cells} | {row['geometry']['mean_cosine']:.3f} | "
+                     f"{row['geometry']['effective_rank']:.1f} |")
+    lines.append("")
     if len(summary) > 1:
         lines.append("Differences inside the intervals (overlapping 95% intervals: ~) and outside them (>):")
         for name in names:

@@ -70,6 +70,9 @@ class TrainConfig:
     softmax_chunk: int = 8192
     chunk_tokens: int = 1 << 20
     max_words: int | None = None
+    #: fraction of the lines (documents) held out of training for the estimator diagnostics
+    #: (eval/estimators.py); the same lines for every run on a corpus
+    holdout: float = 0.0
     #: stop after this many seconds of training (a wall-clock budget; the learning rate decays with
     #: whichever of words and seconds is further along)
     max_seconds: float | None = None
@@ -99,6 +102,8 @@ class TrainConfig:
             raise W2VError(f"geometry must be 'tied' or 'untied', not {self.geometry!r}")
         if self.margin is not None and not self.margin > 0:
             raise W2VError(f"margin must be > 0, got {self.margin}")
+        if not 0.0 <= self.holdout < 0.5:
+            raise W2VError(f"holdout must be in [0, 0.5), got {self.holdout}")
         if self.max_seconds is not None and not self.max_seconds > 0:
             raise W2VError(f"max-seconds must be > 0, got {self.max_seconds}")
         if self.embedding_l2 is not None and self.embedding_l2 < 0:

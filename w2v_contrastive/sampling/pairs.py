@@ -28,12 +28,24 @@ class PairBatch:
     tokens: float
 
 
+#: the held-out documents depend on this fixed seed only, so every run on a corpus holds out the same ones
+HOLDOUT_SEED = 20161205
+
+
+def held_out_lines(n_lines: int, fraction: float) -> np.ndarray:
+    """bool[n_lines]: the lines (documents) held out of training, a fixed random ``fraction`` of them."""
+    return np.random.default_rng(HOLDOUT_SEED).random(n_lines) < fraction
+
+
 class PairStream:
-    """Yields shuffled batches of skip-gram pairs, one epoch per call of :meth:`epoch`."""
+    """Yields shuffled batches of skip-gram pairs, one epoch per call of :meth:`epoch`. Lines marked
+    in ``skip_lines`` (bool[n_lines]) give no pairs."""
 
     def __init__(self, corpus: EncodedCorpus, vocab_size: int, keep_probabilities: np.ndarray, window: int,
-                 batch_size: int, device: torch.device, generator: torch.Generator, chunk_tokens: int = 1 << 20):
+                 batch_size: int, device: torch.device, generator: torch.Generator, chunk_tokens: int = 1 << 20,
+                 skip_lines: np.ndarray | None = None):
         self.corpus = corpus
+        self.skip_lines = None if skip_lines is None else torch.from_numpy(skip_lines).to(device)
         self.vocab_size = vocab_size
         self.keep = torch.tensor(keep_probabilities, dtype=torch.float32, device=device)
         self.window = window
@@ -60,6 +72,8 @@ class PairStream:
         lengths = torch.from_numpy(np.diff(starts)).to(self.device)
         line = torch.repeat_interleave(torch.arange(len(lengths), device=self.device), lengths)
         known = ids < self.vocab_size
+        if self.skip_lines is not None:
+            known &= ~self.skip_lines[line + first_line]
         ids, line = ids[known], line[known]
         kept = torch.rand(ids.shape, device=self.device, generator=self.generator) < self.keep[ids]
         ids, line = ids[kept], line[kept]

@@ -29,7 +29,7 @@ from ..errors import W2VError
 from ..heads import Head, build_head, score_batch
 from ..model import SkipGram
 from ..sampling.noise import NoiseDistribution
-from ..sampling.pairs import PairStream
+from ..sampling.pairs import PairStream, held_out_lines
 from .fused_sgd import FusedSkipGramSGD
 
 log = logging.getLogger("w2v_contrastive")
@@ -108,8 +108,9 @@ class Trainer:
         self.optimizers = [] if self.fused else self._optimizers()  # the fused kernel applies its own SGD
         self.batch_size = config.batch_size or (FusedSkipGramSGD.default_batch_size if self.fused else
                                                 IN_BATCH_SIZE if self.head.request.in_batch else AUTOGRAD_BATCH_SIZE)
+        self.held_out = held_out_lines(corpus.n_lines, config.holdout) if config.holdout else None
         self.pairs = PairStream(corpus, len(vocab), vocab.keep_probabilities(config.sample), config.window,
-                                self.batch_size, self.device, self.pair_generator, config.chunk_tokens)
+                                self.batch_size, self.device, self.pair_generator, config.chunk_tokens, self.held_out)
 
     def _optimizers(self) -> list[torch.optim.Optimizer]:
         """SGD takes sparse and dense gradients alike; Adam needs SparseAdam for the sparse ones."""

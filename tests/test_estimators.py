@@ -1,0 +1,69 @@
+"""Held-out documents and the estimator diagnostics computed on them."""
+
+import json
+import math
+
+import numpy as np
+import torch
+
+from w2v_contrastive import NoiseDistribution, TokenizerOptions, Vocabulary, make_config, prepare_corpus
+from w2v_contrastive.cli import main
+from w2v_contrastive.eval.estimators import estimator_diagnostics, held_out_pairs
+from w2v_contrastive.model import SkipGram
+from w2v_contrastive.sampling.pairs import held_out_lines
+from w2v_contrastive.train.trainer import Trainer
+from tests.conftest import SMALL_CORPUS
+
+
+def test_held_out_lines_are_fixed_and_never_trained_on():
+    lines = [" ".join(f"w{i}x{j}" for j in range(6)) for i in range(200)]  # every line has its own words
+    corpus = prepare_corpus(lines, TokenizerOptions(pretokenized=True))
+    mask = held_out_lines(corpus.n_lines, 0.1)
+    assert np.array_equal(mask, held_out_lines(corpus.n_lines, 0.1)) and 10 <= mask.sum() <= 35
+    trainer = Trainer(make_config("negative-sampling", min_count=1, sample=0, holdout=0.1, batch_size=64), corpus,
+                      Vocabulary.from_corpus(corpus, 1, None))
+    held_words = {trainer.vocab.words.index(f"w{i}x{j}") for i in np.flatnonzero(mask) for j in range(6)}
+    seen = set()
+    for batch in trainer.pairs.epoch():
+        seen |= set(batch.centers.tolist()) | set(batch.contexts.tolist())
+    assert seen and not seen & held_words
+    assert len(seen) == 6 * (200 - mask.sum())  # every other line gives pairs
+    centers, contexts = held_out_pairs(corpus, len(trainer.vocab), mask, 5, torch.device("cpu"))
+    assert set(centers.tolist()) == held_words and set(contexts.tolist()) <= held_words
+    assert centers.shape[0] <= 30 * mask.sum()  # at most 6 x 5 pairs per line
+
+
+def test_diagnostics_match_a_direct_computation():
+    torch.manual_seed(0)
+    model = SkipGram(30, 8, output_bias=True)
+    for table in (model.input.weight, model.output.weight, model.bias.weight):
+        torch.nn.init.normal_(table, std=0.5)
+    noise = NoiseDistribution(np.arange(30, 0, -1), 0.75)
+    centers, contexts = torch.randint(0, 30, (500,)), torch.randint(0, 30, (500,))
+    result = estimator_diagnostics(model, noise, centers, contexts, negatives=3, softmax_chunk=7)
+    with torch.no_grad():
+        logits = model.input.weight @ model.output.weight.T + model.bias.weight.T  # [V, V]
+        log_z = torch.logsumexp(logits, dim=1)
+        expected_ce = (log_z[centers] - logits[centers, contexts]).mean()
+        distinct = torch.unique(centers)
+    assert result["pairs"] == 500
+    assert math.isclose(result["softmax_cross_entropy"], float(expected_ce), rel_tol=1e-4)
+    assert math.isclose(result["log_z"]["mean"], float(log_z[distinct].mean()), rel_tol=1e-4)
+    assert math.isclose(result["log_z"]["max"], float(log_z[distinct].max()), rel_tol=1e-4)
+    assert result["infonce_bound"]["max"] == math.log(4) and result["infonce_bound"]["bound"] <= math.log(4)
+
+
+def test_nce_is_self_normalised_and_a_better_softmax_estimate_than_negative_sampling(tmp_path, cache_dir, capsys):
+    recorded = {}
+    for head in ("nce", "negative-sampling"):
+        out = str(tmp_path / head)
+        assert main(["train", "--corpus", SMALL_CORPUS, "--head", head, "--holdout", "0.02", "--dim", "32",
+                     "--epochs", "2", "--out", out, "--cache-dir", cache_dir, "--no-progress"]) == 0
+        capsys.readouterr()
+        assert main(["evaluate", out, "--diagnostics", "--json"]) == 0
+        rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        recorded[head] = next(r for r in rows if r.get("diagnostics") == "held_out")
+    nce, sgns = recorded["nce"], recorded["negative-sampling"]
+    assert nce["pairs"] == sgns["pairs"] > 5000
+    assert abs(nce["log_z"]["mean"]) < 1.0 < sgns["log_z"]["mean"] - 2.0  # SGNS: log Z far from 0
+    assert nce["softmax_cross_entropy"] < sgns["softmax_cross_entropy"] - 1.0

@@ -1,0 +1,77 @@
+"""Estimator diagnostics on held-out documents: every head judged as an estimate of the same model.
+
+Whatever its training objective, a skip-gram model defines scores s(w, c) = u_w . v_c (+ b_c) and so
+the softmax model p(c | w) = exp s(w, c) / Z(w), Z(w) = sum_v exp s(w, v). On the pairs (w, c) of
+documents held out of training (``TrainConfig.holdout``; every pair of their dynamic windows, no
+subsampling), this module reports:
+
+- the exact softmax cross-entropy, mean over pairs of log Z(w) - s(w, c), computed over the whole
+  vocabulary: the quantity the ``softmax`` head minimises, so heads are compared as estimators of one
+  model (NCE and sampled softmax tend to it as the number of noise words grows);
+- log Z(w) over the held-out words (mean, standard deviation, extremes): 0 for a self-normalised
+  model, which is what NCE aims at; negative sampling is not (its optimum is PMI - log k);
+- the InfoNCE bound log(K + 1) - L on the same pairs, with K noise words from Q per pair: a lower
+  bound on the mutual information I(w; c) (van den Oord et al. 2018), at most log(K + 1).
+
+Distance heads score with a distance, not with s; their s is still the dot product of their vectors,
+so the numbers are computed alike but mean less for them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from ..sampling.pairs import PairStream
+
+BATCH = 2048
+
+
+def held_out_pairs(corpus, vocab_size: int, held_out: np.ndarray, window: int, device: torch.device,
+                   max_pairs: int = 20_000, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """(centers, contexts) of the held-out lines: every pair of word2vec's dynamic windows, without
+    subsampling, a random ``max_pairs`` of them when there are more."""
+    generator = torch.Generator(device=device).manual_seed(seed)
+    stream = PairStream(corpus, vocab_size, np.ones(vocab_size), window, BATCH, device, generator,
+                        skip_lines=~held_out)
+    parts = [stream.chunk_pairs(first, end) for first, end in stream.chunks if held_out[first:end].any()]
+    if not parts:
+        empty = torch.zeros(0, dtype=torch.int64, device=device)
+        return empty, empty
+    centers, contexts = torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
+    if centers.shape[0] > max_pairs:
+        pick = torch.randperm(centers.shape[0], device=device, generator=generator)[:max_pairs]
+        centers, contexts = centers[pick], contexts[pick]
+    return centers, contexts
+
+
+@torch.no_grad()
+def estimator_diagnostics(model, noise, centers: torch.Tensor, contexts: torch.Tensor, negatives: int = 5,
+                          softmax_chunk: int = 8192, seed: int = 0) -> dict:
+    """Softmax cross-entropy, log Z statistics and the InfoNCE bound on the pairs (centers, contexts)."""
+    if centers.shape[0] == 0:
+        return {"pairs": 0}
+    generator = torch.Generator(device=centers.device).manual_seed(seed)
+    negatives = max(1, negatives)
+    cross_entropy, infonce = 0.0, 0.0
+    for start in range(0, centers.shape[0], BATCH):
+        words, true = centers[start:start + BATCH], contexts[start:start + BATCH]
+        drawn = noise.sample((words.shape[0], negatives), generator)
+        u, v, b = model.lookup(words, torch.cat([true.unsqueeze(1), drawn], dim=1))
+        scores = (torch.bmm(v, u.unsqueeze(2)).squeeze(2) + b).float()
+        log_z = model.log_partition(u, softmax_chunk).float()
+        cross_entropy += float((log_z - scores[:, 0]).sum())
+        candidates = scores.clone()
+        candidates[:, 1:] = candidates[:, 1:].masked_fill(drawn == true.unsqueeze(1), float("-inf"))
+        infonce += float((torch.logsumexp(candidates, dim=1) - scores[:, 0]).sum())
+    distinct = torch.unique(centers)
+    log_z = torch.cat([model.log_partition(model.input(distinct[i:i + BATCH]), softmax_chunk).float()
+                       for i in range(0, distinct.shape[0], BATCH)])
+    n = centers.shape[0]
+    return {"pairs": n, "softmax_cross_entropy": cross_entropy / n,
+            "log_z": {"words": int(distinct.shape[0]), "mean": float(log_z.mean()), "std": float(log_z.std()),
+                      "min": float(log_z.min()), "max": float(log_z.max())},
+            "infonce_bound": {"negatives": negatives, "bound": math.log(negatives + 1) - infonce / n,
+                              "max": math.log(negatives + 1)}}
