@@ -24,7 +24,7 @@ from __future__ import annotations
 import torch
 
 from .base import Head, Scores, ScoreRequest, register
-from .distances import get_distance
+from .distances import distance_and_margin
 
 
 @register("contrastive")
@@ -41,8 +41,7 @@ class Contrastive(Head):
 
     def __init__(self, negatives: int = 5, margin: float | None = None, distance: str | None = None):
         super().__init__()
-        self.distance = get_distance(distance or "euclidean")
-        self.margin = self.default_margin[self.distance.name] if margin is None else margin
+        self.distance, self.margin = distance_and_margin(distance, margin, self.default_margin)
         self.request = ScoreRequest(negatives=negatives, squared_norms=True)
 
     def forward(self, scores: Scores) -> torch.Tensor:

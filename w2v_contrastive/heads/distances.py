@@ -71,3 +71,11 @@ def get_distance(name: str) -> Distance:
     if name not in DISTANCES:
         raise W2VError(f"unknown distance {name!r}; choose one of: {', '.join(DISTANCES)}")
     return DISTANCES[name]
+
+
+def distance_and_margin(distance: str | None, margin: float | None,
+                        default_margin: dict[str, float]) -> tuple[Distance, float]:
+    """The distance a metric-learning head uses (euclidean unless named) and its margin (the head's
+    default for that distance unless given)."""
+    chosen = get_distance(distance or "euclidean")
+    return chosen, default_margin[chosen.name] if margin is None else margin

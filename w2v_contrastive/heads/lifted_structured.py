@@ -26,7 +26,7 @@ from __future__ import annotations
 import torch
 
 from .base import Head, Scores, ScoreRequest, register
-from .distances import get_distance
+from .distances import distance_and_margin
 
 #: masked edges get this logit: exp() of it is 0, and, unlike -inf, it keeps gradients finite when
 #: a pair has no negative edge at all (a batch of one context word)
@@ -44,8 +44,7 @@ class LiftedStructured(Head):
 
     def __init__(self, margin: float | None = None, distance: str | None = None):
         super().__init__()
-        self.distance = get_distance(distance or "euclidean")
-        self.margin = self.default_margin[self.distance.name] if margin is None else margin
+        self.distance, self.margin = distance_and_margin(distance, margin, self.default_margin)
         self.request = ScoreRequest(in_batch=True, squared_norms=True)
 
     def forward(self, scores: Scores) -> torch.Tensor:

@@ -29,7 +29,7 @@ import torch
 
 from ..errors import W2VError
 from .base import Head, Scores, ScoreRequest, register
-from .distances import get_distance
+from .distances import distance_and_margin
 
 MININGS = ("all", "hardest", "semi-hard")
 
@@ -50,8 +50,7 @@ class Triplet(Head):
             raise W2VError("triplet needs noise words: --negatives K > 0")
         if mining not in MININGS:
             raise W2VError(f"unknown mining {mining!r}; choose one of: {', '.join(MININGS)}")
-        self.distance = get_distance(distance or "euclidean")
-        self.margin = self.default_margin[self.distance.name] if margin is None else margin
+        self.distance, self.margin = distance_and_margin(distance, margin, self.default_margin)
         self.mining = mining
         self.request = ScoreRequest(negatives=negatives, squared_norms=True)
 
