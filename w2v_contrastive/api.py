@@ -136,17 +136,26 @@ def _check_output_dir(out: str, overwrite: bool) -> None:
             raise W2VError(f"{out}: holds an earlier run; pass --overwrite to replace it")
 
 
+def library_versions(numba: bool = False) -> dict:
+    """Versions of the libraries a run depends on (numba's when the fused CPU kernel trained it)."""
+    return {"w2v_contrastive": _version(), "torch": torch.__version__, "numpy": np.__version__,
+            "numba": importlib.metadata.version("numba") if numba else None, "python": platform.python_version()}
+
+
+def machine() -> dict:
+    """The hardware a run used."""
+    return {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count(),
+            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+
+
 def run_summary(result: TrainResult) -> dict:
     """Everything config.json records about a run."""
     corpus = result.corpus
     stats = {k: v for k, v in dataclasses.asdict(result.stats).items() if k != "history"}
     return {
         "config": result.config.to_dict(),
-        "versions": {"w2v_contrastive": _version(), "torch": torch.__version__, "numpy": np.__version__,
-                     "numba": importlib.metadata.version("numba") if result.stats.fused_cpu else None,
-                     "python": platform.python_version()},
-        "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count(),
-                    "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None},
+        "versions": library_versions(numba=result.stats.fused_cpu),
+        "machine": machine(),
         "corpus": {"source": corpus.description, "tokens": corpus.n_tokens, "lines": corpus.n_lines,
                    "types": len(corpus.words), "cache": corpus.directory, "from_cache": corpus.from_cache,
                    "encode_seconds": corpus.seconds},

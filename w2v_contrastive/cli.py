@@ -8,7 +8,7 @@ import logging
 import sys
 
 from . import api
-from .comparison import compare, results_table
+from .comparison import COMPARE_HOLDOUT, compare, results_table
 from .errors import W2VError
 from .heads import HEADS
 
@@ -70,7 +70,7 @@ def _add_train_arguments(parser: argparse.ArgumentParser, one_head: bool = True)
     optim.add_argument("--seed", type=int, default=defaults.seed)
     optim.add_argument("--no-fused-cpu", dest="fused_cpu", action="store_false",
                        help="CPU: train through autograd instead of the compiled SGD kernels (slower)")
-    optim.add_argument("--holdout", type=float, default=None,
+    optim.add_argument("--holdout", type=float, default=defaults.holdout,
                        help="fraction of documents held out for the estimator diagnostics (train: 0; compare: 0.01)")
     optim.add_argument("--log-every", dest="log_every_seconds", type=float, default=defaults.log_every_seconds,
                        help="seconds between metrics.jsonl records (2)")
@@ -84,7 +84,7 @@ def _settings(args: argparse.Namespace) -> dict:
             "embedding_l2", "softmax_chunk", "max_words", "max_seconds", "holdout", "log_every_seconds", "progress",
             "pretokenized", "fused_cpu",
             "keep_digits", "keep_punctuation", "encoding_errors"]
-    settings = {k: getattr(args, k) for k in keys if getattr(args, k) is not None or k != "holdout"}
+    settings = {k: getattr(args, k) for k in keys}
     settings["lowercase"] = not args.keep_case
     return settings
 
@@ -182,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
                             help="evaluate WS353 and SimLex every this many training seconds (30)")
     comparison.add_argument("--tensorboard", metavar="DIR", help="also log scalars for TensorBoard into DIR")
     _add_train_arguments(comparison, one_head=False)
-    comparison.set_defaults(run=_compare)
+    comparison.set_defaults(run=_compare, holdout=COMPARE_HOLDOUT)
     evaluate = commands.add_parser("evaluate", help="Spearman rho on word-similarity benchmarks")
     evaluate.add_argument("vectors", help="training output directory, word2vec text or binary file, or npy folder")
     evaluate.add_argument("--benchmark", action="append", metavar="FILE",

@@ -24,16 +24,13 @@ import itertools
 import json
 import math
 import os
-import platform
 import threading
-import time
 from typing import Any, Iterable, Sequence
 
 import numpy as np
-import torch
 from scipy import stats as scipy_stats
 
-from .api import make_config, prepare_corpus, train
+from .api import library_versions, machine, make_config, prepare_corpus, train
 from .config import TrainConfig
 from .errors import W2VError
 from .eval.analogy import evaluate_analogies
@@ -47,6 +44,8 @@ from .vectors import Vectors
 SIMILARITY_BENCHMARKS = ("wordsim353", "wordsim353_sim", "wordsim353_rel", "simlex999", "men3k", "rg65", "mturk287")
 TIMELINE_BENCHMARKS = ("wordsim353", "simlex999")
 ANALOGY_BENCHMARK = "questions-words"
+#: fraction of documents held out of every run for the estimator diagnostics unless told otherwise
+COMPARE_HOLDOUT = 0.01
 
 
 def compare(corpus: Any, heads: Sequence[str], out: str | os.PathLike, seeds: Sequence[int] = (0,), *,
@@ -58,7 +57,7 @@ def compare(corpus: Any, heads: Sequence[str], out: str | os.PathLike, seeds: Se
     content of results.json. Runs already finished in ``out`` are reused."""
     if not heads or not seeds:
         raise W2VError("compare needs at least one head and one seed")
-    settings.setdefault("holdout", 0.01)  # held-out documents for the estimator diagnostics
+    settings.setdefault("holdout", COMPARE_HOLDOUT)
     configs = {(head, seed): make_config(head, **{**settings, "seed": seed}) for head in heads for seed in seeds}
     similarity = [load_similarity(b) for b in (*SIMILARITY_BENCHMARKS, *benchmarks)]
     out = os.fspath(out)
@@ -76,7 +75,8 @@ def compare(corpus: Any, heads: Sequence[str], out: str | os.PathLike, seeds: Se
                 json.dump(run, handle, indent=1)
         runs.append(run)
     results = {"corpus": encoded.description, "tokens": encoded.n_tokens, "heads": list(heads), "seeds": list(seeds),
-               "settings": _shared_settings(configs), "versions": _versions(), "machine": _machine(),
+               "settings": _shared_settings(configs), "versions": library_versions(numba=any(r["training"]["fused_cpu"] for r in runs)),
+               "machine": machine(),
                "summary": summarise(runs), "runs": runs}
     with atomic_write(os.path.join(out, "results.json")) as handle:
         json.dump(results, handle, indent=1)
@@ -300,18 +300,6 @@ def _summary_writer_class():
     except ImportError:
         raise W2VError("--tensorboard needs the tensorboard package: pip install 'w2v-contrastive[tensorboard]'") from None
     return SummaryWriter
-
-
-def _versions() -> dict:
-    from . import __version__
-
-    return {"w2v_contrastive": __version__, "torch": torch.__version__, "numpy": np.__version__,
-            "python": platform.python_version()}
-
-
-def _machine() -> dict:
-    return {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count(),
-            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
 
 
 class PeakMemory:
