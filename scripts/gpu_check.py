@@ -3,7 +3,8 @@
     python scripts/gpu_check.py --corpus data/gutenberg-mid.txt.xz --out $OUT/gpu.json
 
 Each run's words/s, pairs/s, peak GPU memory and WS353/SimLex/MEN rho go into one JSON file,
-written after every run so a time-out still leaves the finished ones.
+written after every run so a time-out still leaves the finished ones. First, two identical
+``--deterministic`` runs measure the GPU's run-to-run tolerance (docs/reliability.md).
 """
 
 from __future__ import annotations
@@ -29,6 +30,16 @@ PLAN = [
 ]
 
 
+def determinism(corpus, words: int = 2_000_000) -> dict:
+    """How far two identical deterministic runs on the GPU end apart (vectors and benchmark rho)."""
+    runs = [w2v.train(corpus, head=head, device="cuda", progress=False, deterministic=True, max_words=words,
+                      batch_size=16384) for head in ("negative-sampling", "negative-sampling")]
+    rho = [{r["benchmark"]: r["spearman"] for r in w2v.evaluate(run.vectors)} for run in runs]
+    return {"words": words, "max_abs_difference": float(abs(runs[0].vectors.matrix - runs[1].vectors.matrix).max()),
+            "bit_identical": bool((runs[0].vectors.matrix == runs[1].vectors.matrix).all()),
+            "rho_difference": {name: abs(rho[0][name] - rho[1][name]) for name in rho[0]}}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--corpus", default="data/gutenberg-mid.txt.xz")
@@ -42,6 +53,11 @@ def main() -> int:
     corpus = w2v.prepare_corpus(args.corpus)
     report["corpus_tokens"] = corpus.n_tokens
     report["encode_seconds"] = corpus.seconds
+    try:
+        report["determinism"] = determinism(corpus)
+    except Exception as exc:
+        report["determinism"] = {"error": f"{type(exc).__name__}: {exc}"}
+    print(json.dumps(report["determinism"]), flush=True)
     for head, settings in PLAN:
         if time.time() - started > args.seconds:
             break

@@ -24,7 +24,7 @@ def test_held_out_lines_are_fixed_and_never_trained_on():
                       Vocabulary.from_corpus(corpus, 1, None))
     held_words = {trainer.vocab.words.index(f"w{i}x{j}") for i in np.flatnonzero(mask) for j in range(6)}
     seen = set()
-    for batch in trainer.pairs.epoch():
+    for batch in trainer.pairs.batches(1):
         seen |= set(batch.centers.tolist()) | set(batch.contexts.tolist())
     assert seen and not seen & held_words
     assert len(seen) == 6 * (200 - mask.sum())  # every other line gives pairs

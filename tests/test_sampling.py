@@ -56,7 +56,7 @@ def test_pairs_stay_inside_lines_and_windows_and_offsets_follow_the_dynamic_wind
     pairs = stream(lines, 20_000, window)
     offsets = []
     for _ in range(3):
-        for batch in pairs.epoch():
+        for batch in pairs.batches(1):
             assert torch.equal(batch.centers // 1000, batch.contexts // 1000)  # same line
             offsets.append(batch.contexts - batch.centers)
     offsets = torch.cat(offsets).abs()
@@ -74,7 +74,7 @@ def test_subsampling_and_out_of_vocabulary_tokens_are_dropped_before_windowing()
     pairs = stream(lines, 5, window=1, keep=np.array([1, 0, 1, 1, 1.0]))  # word 1 is always dropped
     got = set()
     for _ in range(20):
-        for batch in pairs.epoch():
+        for batch in pairs.batches(1):
             got |= set(zip(batch.centers.tolist(), batch.contexts.tolist()))
     # after dropping 5 and 1 the line is 0 2 3: window 1 links 0-2 and 2-3 across the removed tokens
     assert got == {(0, 2), (2, 0), (2, 3), (3, 2)}
@@ -83,7 +83,7 @@ def test_subsampling_and_out_of_vocabulary_tokens_are_dropped_before_windowing()
 def test_batches_are_shuffled_and_account_for_every_token():
     lines = [list(range(100)) for _ in range(50)]
     pairs = stream(lines, 100, window=3, batch_size=256)
-    batches = list(pairs.epoch())
+    batches = list(pairs.batches(1))
     assert sum(b.tokens for b in batches) == pytest.approx(5000)
     assert all(b.centers.numel() <= 256 for b in batches)
     first = batches[0].centers[:50].tolist()

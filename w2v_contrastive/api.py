@@ -7,9 +7,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib.metadata
 import json
+import logging
 import os
 import platform
 import shutil
@@ -34,8 +36,11 @@ from .fileio import atomic_write, replace_directory
 from .heads import build_head
 from .model import SkipGram
 from .sampling.noise import NoiseDistribution
+from .train.checkpoint import RESUMABLE_OVERRIDES, STATE_FILE, find_state, load_state
 from .train.trainer import Trainer, TrainStats, build_model
 from .vectors import Vectors, load
+
+log = logging.getLogger("w2v_contrastive")
 
 DEFAULT_BENCHMARKS = ("wordsim353", "simlex999", "men3k")
 
@@ -87,10 +92,11 @@ def train(corpus: Any = None, head: str = "negative-sampling", out: str | os.Pat
 
     corpus: path(s) to text files or folders, a ``datasets.Dataset``, an iterable of strings, an
     :class:`EncodedCorpus`, or None for the embedded default corpus. settings: any
-    :class:`TrainConfig` field (dim, window, negatives, epochs, lr, device, ...). With ``out``, the
-    run's files (vectors.txt, vocab.tsv, config.json, metrics.jsonl, checkpoint.pt) are written
-    there, all at once when training succeeds. ``on_log(record, trainer)`` is called after each
-    periodic metrics record (see :meth:`Trainer.fit`).
+    :class:`TrainConfig` field (dim, window, negatives, epochs, lr, device, checkpoint_every, ...).
+    With ``out``, the run's files (vectors.txt, vocab.tsv, config.json, metrics.jsonl, checkpoint.pt)
+    are written there, all at once when training succeeds; until then the run works in
+    ``<out>.partial``, where its checkpoints go (see :func:`resume`). ``on_log(record, trainer)`` is
+    called after each periodic metrics record (see :meth:`Trainer.fit`).
     """
     config = make_config(head, **settings)
     out = os.fspath(out) if out is not None else None
@@ -98,17 +104,78 @@ def train(corpus: Any = None, head: str = "negative-sampling", out: str | os.Pat
         _check_output_dir(out, overwrite)
     encoded = prepare_corpus(corpus, config.tokenizer, text_column, cache_dir)
     vocab = Vocabulary.from_corpus(encoded, config.min_count, config.max_vocab)
-    trainer = Trainer(config, encoded, vocab)
-    work = None
-    if out is not None:
-        work = out.rstrip("/\\") + ".partial"
+    work = _work_dir(out) if out is not None else None
+    trainer = Trainer(config, encoded, vocab, os.path.join(work, STATE_FILE) if work else None)
+    trainer.source = _source_record(corpus, text_column, cache_dir)
+    if work is not None:
         shutil.rmtree(work, ignore_errors=True)
         os.makedirs(work)
+    return _fit_and_write(trainer, out, work, on_log)
+
+
+def resume(out: str | os.PathLike, corpus: Any = None, *, text_column: str | None = None, cache_dir: str | None = None,
+           on_log: Callable[[dict, Trainer], None] | None = None, **overrides: Any) -> TrainResult:
+    """Continue an interrupted run of :func:`train` from its last checkpoint (in ``<out>.partial``)
+    with its settings, learning-rate schedule, optimizer and random states and position in the pair
+    stream; the result is the one the uninterrupted run gives (bit for bit where the run is
+    deterministic, docs/reliability.md). ``corpus``: needed only when the run did not read files.
+    ``overrides``: the settings that may change on resume (checkpoint_every, checkpoint_minutes,
+    nan_policy, progress, log_every_seconds)."""
+    out = os.fspath(out).rstrip("/\\").removesuffix(".partial")
+    path = find_state(out)
+    state = load_state(path)
+    not_allowed = sorted(set(overrides) - set(RESUMABLE_OVERRIDES))
+    if not_allowed:
+        raise W2VError(f"a resumed run keeps its settings; only {', '.join(RESUMABLE_OVERRIDES)} may change "
+                       f"(not {', '.join(not_allowed)})")
+    state["config"].update(overrides)
+    config = TrainConfig.from_dict(state["config"])
+    config.validate()
+    source = state.get("source") or {}
+    if corpus is None:
+        if not source.get("paths"):
+            raise W2VError(f"{path}: the run read {state['corpus']['source']}, not files; pass the same corpus again")
+        corpus = source["paths"]
+    text_column = text_column or source.get("text_column", "text")
+    encoded = prepare_corpus(corpus, config.tokenizer, text_column, cache_dir or source.get("cache_dir"))
+    vocab = Vocabulary.from_corpus(encoded, config.min_count, config.max_vocab)
+    trainer = Trainer(config, encoded, vocab, path)
+    trainer.restore(state)
+    trainer.source = source
+    log.warning("resuming %s from step %d (%.1f%% of the run)", out, trainer.stats.steps,
+                100.0 * trainer.stats.words / max(1.0, encoded.n_tokens * config.epochs))
+    return _fit_and_write(trainer, out, os.path.dirname(path), on_log)
+
+
+def _source_record(corpus: Any, text_column: str, cache_dir: str | None) -> dict:
+    """What a checkpoint records to find the corpus again: its paths, when it was read from files."""
+    paths = None
+    if isinstance(corpus, (str, os.PathLike)) or (isinstance(corpus, (list, tuple)) and corpus
+                                                   and all(isinstance(c, (str, os.PathLike)) for c in corpus)):
+        paths = [os.path.abspath(os.fspath(c)) for c in ([corpus] if isinstance(corpus, (str, os.PathLike)) else corpus)]
+    elif corpus is None:
+        paths = [DEFAULT_CORPUS]
+    return {"paths": paths, "text_column": text_column,
+            "cache_dir": os.path.abspath(cache_dir) if cache_dir else None}
+
+
+def _work_dir(out: str) -> str:
+    return out.rstrip("/\\") + ".partial"
+
+
+def _fit_and_write(trainer: Trainer, out: str | None, work: str | None,
+                   on_log: Callable[[dict, Trainer], None] | None) -> TrainResult:
+    """Train, then write the outputs into ``work`` and move it to ``out``. A failed run leaves
+    ``work`` in place when it holds a checkpoint (to resume), and removes it otherwise."""
+    config, encoded, vocab = trainer.config, trainer.corpus, trainer.vocab
     try:
         if work is None:
             stats = trainer.fit(on_log=on_log)
         else:
-            with open(os.path.join(work, "metrics.jsonl"), "w", encoding="utf-8") as metrics:
+            metrics_path = os.path.join(work, "metrics.jsonl")
+            with open(metrics_path, "r+" if os.path.exists(metrics_path) else "w", encoding="utf-8") as metrics:
+                metrics.truncate(trainer.metrics_bytes)  # drop lines logged after the checkpoint we resume from
+                metrics.seek(trainer.metrics_bytes)
                 stats = trainer.fit(metrics, on_log)
         vectors = Vectors(vocab.words, trainer.model.input.weight.detach().float().cpu().numpy())
         result = TrainResult(trainer.model, vocab, vectors, config, stats, trainer.noise, encoded, out)
@@ -118,15 +185,21 @@ def train(corpus: Any = None, head: str = "negative-sampling", out: str | os.Pat
                                                     config.negatives, config.softmax_chunk)
         if work is not None:
             _write_outputs(work, result)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(work, STATE_FILE))
             replace_directory(work, out)
     except BaseException:
-        if work is not None:
+        if work is not None and not os.path.exists(os.path.join(work, STATE_FILE)):
             shutil.rmtree(work, ignore_errors=True)
         raise
     return result
 
 
 def _check_output_dir(out: str, overwrite: bool) -> None:
+    interrupted = os.path.join(_work_dir(out), STATE_FILE)
+    if os.path.exists(interrupted) and not overwrite:
+        raise W2VError(f"{_work_dir(out)}: holds an interrupted run; continue it with `w2v-contrastive train "
+                       f"--resume {out}` or pass --overwrite to start over")
     if os.path.exists(out) and not os.path.isdir(out):
         raise W2VError(f"{out}: exists and is not a directory")
     if os.path.isdir(out) and os.listdir(out):

@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
+import threading
 
 from . import api
 from .comparison import COMPARE_HOLDOUT, compare, results_table
 from .errors import W2VError
 from .heads import HEADS
+from .train.checkpoint import RESUMABLE_OVERRIDES
 
 
 def _add_train_arguments(parser: argparse.ArgumentParser, one_head: bool = True) -> None:
@@ -75,6 +78,16 @@ def _add_train_arguments(parser: argparse.ArgumentParser, one_head: bool = True)
     optim.add_argument("--log-every", dest="log_every_seconds", type=float, default=defaults.log_every_seconds,
                        help="seconds between metrics.jsonl records (2)")
     optim.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    reliability = parser.add_argument_group("checkpoints and reliability (docs/reliability.md)")
+    reliability.add_argument("--checkpoint-every", type=int, default=None, metavar="N",
+                             help="write a resumable checkpoint every N steps")
+    reliability.add_argument("--checkpoint-minutes", type=float, default=None, metavar="M",
+                             help="write a resumable checkpoint every M minutes")
+    reliability.add_argument("--nan-policy", choices=["stop", "backoff"], default=defaults.nan_policy,
+                             help="on a non-finite loss: stop (keeping the last checkpoint), or halve the learning "
+                                  "rate, reload the last good state and continue")
+    reliability.add_argument("--deterministic", action="store_true",
+                             help="bit-identical results for a seed on the CPU (the fused kernel runs on one thread)")
 
 
 def _settings(args: argparse.Namespace) -> dict:
@@ -82,7 +95,7 @@ def _settings(args: argparse.Namespace) -> dict:
             "optimizer", "device", "threads", "seed", "output_bias", "temperature", "shared_negatives",
             "in_batch_negatives", "logq_correction", "geometry", "margin", "distance", "mining", "noise_negatives",
             "embedding_l2", "softmax_chunk", "max_words", "max_seconds", "holdout", "log_every_seconds", "progress",
-            "pretokenized", "fused_cpu",
+            "pretokenized", "fused_cpu", "checkpoint_every", "checkpoint_minutes", "nan_policy", "deterministic",
             "keep_digits", "keep_punctuation", "encoding_errors"]
     settings = {k: getattr(args, k) for k in keys}
     settings["lowercase"] = not args.keep_case
@@ -90,10 +103,16 @@ def _settings(args: argparse.Namespace) -> dict:
 
 
 def _train(args: argparse.Namespace) -> None:
-    result = api.train(corpus=args.corpus, head=args.head, out=args.out, text_column=args.text_column,
-                       cache_dir=args.cache_dir, overwrite=args.overwrite, **_settings(args))
+    if args.resume:
+        result = api.resume(args.resume, args.corpus, cache_dir=args.cache_dir, **_resume_overrides(args))
+        args.out = result.out
+    elif args.out:
+        result = api.train(corpus=args.corpus, head=args.head, out=args.out, text_column=args.text_column,
+                           cache_dir=args.cache_dir, overwrite=args.overwrite, **_settings(args))
+    else:
+        raise W2VError("train needs --out DIR (or --resume DIR to continue an interrupted run)")
     s = result.stats
-    print(f"trained {args.head}: {len(result.vocab)} words x {result.config.dim} dims, "
+    print(f"trained {result.config.head}: {len(result.vocab)} words x {result.config.dim} dims, "
           f"{s.words:,.0f} corpus words in {s.seconds:.1f}s ({s.words_per_second:,.0f} words/s, "
           f"{s.pairs_per_second:,.0f} pairs/s) on {s.device}, final loss {s.final_loss:.4f}")
     print(f"wrote {args.out}/vectors.txt, vocab.tsv, config.json, metrics.jsonl, checkpoint.pt")
@@ -158,6 +177,21 @@ def _neighbors(args: argparse.Namespace) -> None:
         print(f"{word}: " + ", ".join(f"{w} {s:.3f}" for w, s in neighbours))
 
 
+def _resume_overrides(args: argparse.Namespace) -> dict:
+    """The settings given with --resume: those a resumed run may change; any other is an error."""
+    defaults = build_parser().parse_args(["train", "--resume", args.resume])
+    given = {k: v for k, v in _settings(args).items() if v != _settings(defaults)[k]}
+    if args.head != defaults.head:
+        given["head"] = args.head
+    if args.out or args.overwrite:
+        given["out"] = args.out
+    fixed = sorted(k for k in given if k not in RESUMABLE_OVERRIDES)
+    if fixed:
+        raise W2VError(f"--resume continues the run with its own settings; drop "
+                       f"{', '.join('--' + k.replace('_', '-') for k in fixed)}")
+    return given
+
+
 def _export(args: argparse.Namespace) -> None:
     table = api.export(args.source, args.out, format=args.format, vectors=args.vectors)
     print(f"wrote {args.out}: {len(table)} words x {table.dim} dims ({args.format}, {args.vectors} vectors)")
@@ -168,8 +202,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     commands = parser.add_subparsers(dest="command", required=True)
     train = commands.add_parser("train", help="train word vectors with one head")
-    train.add_argument("--out", required=True, help="output directory")
+    train.add_argument("--out", help="output directory")
     train.add_argument("--overwrite", action="store_true", help="replace an earlier run in --out")
+    train.add_argument("--resume", metavar="DIR", help="continue the interrupted run whose --out was DIR, from its "
+                                                       "last checkpoint, with its settings")
     _add_train_arguments(train)
     train.set_defaults(run=_train)
     comparison = commands.add_parser("compare", help="train several heads under identical conditions and compare")
@@ -212,8 +248,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminate(signal_number: int, frame) -> None:
+    raise KeyboardInterrupt(signal.Signals(signal_number).name)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM unwinds like Ctrl-C, so half-built caches and work folders are cleaned up (training
+        # itself turns both signals into a checkpoint and a clean stop: train/checkpoint.py)
+        signal.signal(signal.SIGTERM, _terminate)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="warning: %(message)s",
                         stream=sys.stderr)
     try:
@@ -221,9 +265,9 @@ def main(argv: list[str] | None = None) -> int:
     except W2VError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        print(f"error: interrupted ({exc or 'SIGINT'})", file=sys.stderr)
+        return 143 if str(exc) == "SIGTERM" else 130
     return 0
 
 

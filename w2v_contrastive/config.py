@@ -77,6 +77,15 @@ class TrainConfig:
     #: whichever of words and seconds is further along)
     max_seconds: float | None = None
     log_every_seconds: float = 2.0
+    #: write a resumable checkpoint every N steps and/or every M minutes (into the run's output folder)
+    checkpoint_every: int | None = None
+    checkpoint_minutes: float | None = None
+    #: on a non-finite loss or parameter: "stop" (keeping the last good checkpoint) or "backoff"
+    #: (halve the learning rate, reload the last good checkpoint, continue)
+    nan_policy: str = "stop"
+    #: bit-identical results for a seed on the CPU: the fused kernel runs serially (no Hogwild races)
+    #: and torch uses its deterministic algorithms
+    deterministic: bool = False
     progress: bool = True
     tokenizer: TokenizerOptions = field(default_factory=TokenizerOptions)
 
@@ -108,6 +117,12 @@ class TrainConfig:
             raise W2VError(f"max-seconds must be > 0, got {self.max_seconds}")
         if self.embedding_l2 is not None and self.embedding_l2 < 0:
             raise W2VError(f"embedding-l2 must be >= 0, got {self.embedding_l2}")
+        if self.checkpoint_every is not None and self.checkpoint_every < 1:
+            raise W2VError(f"checkpoint-every must be at least 1 step, got {self.checkpoint_every}")
+        if self.checkpoint_minutes is not None and not self.checkpoint_minutes > 0:
+            raise W2VError(f"checkpoint-minutes must be > 0, got {self.checkpoint_minutes}")
+        if self.nan_policy not in ("stop", "backoff"):
+            raise W2VError(f"nan-policy must be 'stop' or 'backoff', not {self.nan_policy!r}")
         if self.optimizer not in (None, "sgd", "adam"):
             raise W2VError(f"optimizer must be 'sgd' or 'adam', not {self.optimizer!r}")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):

@@ -7,8 +7,8 @@ time, so one cache serves every vocabulary setting.
 
 The cache lives in ``<cache_dir>/<key>/`` where the key hashes the inputs (paths, sizes, modification
 times, or a dataset fingerprint) and the tokenization options. It is built in a temporary folder and
-renamed into place, and its metadata records the array sizes, so a half-written or stale cache is
-rebuilt rather than trusted.
+renamed into place, and its metadata records the array sizes and their CRC-32 checksums, so a
+half-written, stale or damaged cache is rebuilt rather than trusted.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import os
 import shutil
 import tempfile
 import time
+import zlib
 from dataclasses import asdict, dataclass
 from typing import Iterator
 
@@ -34,9 +35,10 @@ from .tokenize import normalize, split_lines
 
 log = logging.getLogger("w2v_contrastive")
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 BLOCK_CHARS = 1 << 16
 CHUNK_TOKENS = 1 << 24
+CHECKSUM_BLOCK = 1 << 24
 
 
 def default_cache_dir() -> str:
@@ -111,8 +113,23 @@ def _build_into(source: CorpusSource, options: TokenizerOptions, directory: str)
         raise
 
 
+def words_digest(words: list[str]) -> str:
+    """SHA-256 of a word list (identifies a vocabulary)."""
+    return hashlib.sha256("\n".join(words).encode()).hexdigest()
+
+
+def file_crc32(path: str) -> int:
+    """CRC-32 of a file's bytes, read in blocks (about 1 GB/s)."""
+    crc = 0
+    with open(path, "rb") as handle:
+        while block := handle.read(CHECKSUM_BLOCK):
+            crc = zlib.crc32(block, crc)
+    return crc
+
+
 def _load(directory: str, description: str) -> EncodedCorpus | None:
-    """The corpus cached in ``directory``, or None when any file is missing or disagrees with meta.json."""
+    """The corpus cached in ``directory``, or None when any file is missing or disagrees with meta.json
+    (sizes, checksums, vocabulary)."""
     try:
         with open(os.path.join(directory, "meta.json"), encoding="utf-8") as handle:
             meta = json.load(handle)
@@ -122,9 +139,11 @@ def _load(directory: str, description: str) -> EncodedCorpus | None:
             return None
         if os.path.getsize(tokens_path) != 4 * meta["n_tokens"] or os.path.getsize(lines_path) != 8 * (meta["n_lines"] + 1):
             return None
+        if file_crc32(tokens_path) != meta["tokens_crc32"] or file_crc32(lines_path) != meta["lines_crc32"]:
+            return None
         with open(os.path.join(directory, "vocab.tsv"), encoding="utf-8") as handle:
             rows = [line.rstrip("\n").split("\t") for line in handle]
-        if len(rows) != meta["n_types"] or hashlib.sha256("\n".join(r[0] for r in rows).encode()).hexdigest() != meta["vocab_sha256"]:
+        if len(rows) != meta["n_types"] or words_digest([r[0] for r in rows]) != meta["vocab_sha256"]:
             return None
         counts = np.array([int(r[1]) for r in rows], dtype=np.int64)
     except (OSError, ValueError, KeyError, IndexError):  # json.JSONDecodeError is a ValueError
@@ -201,7 +220,9 @@ def _build(source: CorpusSource, options: TokenizerOptions, directory: str) -> N
         "n_tokens": n_tokens,
         "n_lines": int(len(lengths)),
         "n_types": len(words),
-        "vocab_sha256": hashlib.sha256("\n".join(words).encode()).hexdigest(),
+        "vocab_sha256": words_digest(words),
+        "tokens_crc32": file_crc32(raw_tokens_path),
+        "lines_crc32": file_crc32(os.path.join(directory, "lines.int64")),
         "replaced_bytes": replaced[0],
         "seconds": time.perf_counter() - started,
     }

@@ -5,11 +5,15 @@ tensor ops: drop out-of-vocabulary tokens, subsample frequent words (a fresh dra
 draw each kept center's effective window b uniform in 1..window (word2vec's dynamic window), emit
 the pairs (w_t, w_{t+j}) with 0 < |j| <= b_t inside one line, shuffle them, and cut them into
 batches. One Python iteration per window offset and per batch; none per token or per pair.
+
+Every random draw of a chunk comes from the stream's generator, so the stream is a pure function of
+its state at the chunk's start: a :class:`StreamPosition` (epoch, chunk, batches consumed, and that
+generator state) is all a checkpoint needs to resume the stream exactly where it stopped.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator
 
 import numpy as np
@@ -28,6 +32,21 @@ class PairBatch:
     tokens: float
 
 
+@dataclass
+class StreamPosition:
+    """Where the stream stands: ``batches`` batches of chunk ``chunk`` of epoch ``epoch`` consumed,
+    that chunk's pairs drawn from the generator state ``chunk_rng_state``."""
+
+    epoch: int = 0
+    chunk: int = 0
+    batches: int = 0
+    chunk_rng_state: torch.Tensor | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict:
+        return {"epoch": self.epoch, "chunk": self.chunk, "batches": self.batches,
+                "chunk_rng_state": self.chunk_rng_state}
+
+
 #: the held-out documents depend on this fixed seed only, so every run on a corpus holds out the same ones
 HOLDOUT_SEED = 20161205
 
@@ -38,8 +57,8 @@ def held_out_lines(n_lines: int, fraction: float) -> np.ndarray:
 
 
 class PairStream:
-    """Yields shuffled batches of skip-gram pairs, one epoch per call of :meth:`epoch`. Lines marked
-    in ``skip_lines`` (bool[n_lines]) give no pairs."""
+    """Yields shuffled batches of skip-gram pairs (:meth:`batches`), keeping its :attr:`position`.
+    Lines marked in ``skip_lines`` (bool[n_lines]) give no pairs."""
 
     def __init__(self, corpus: EncodedCorpus, vocab_size: int, keep_probabilities: np.ndarray, window: int,
                  batch_size: int, device: torch.device, generator: torch.Generator, chunk_tokens: int = 1 << 20,
@@ -53,6 +72,7 @@ class PairStream:
         self.device = device
         self.generator = generator
         self.chunks = self._chunk_bounds(corpus.line_starts, chunk_tokens)
+        self.position = StreamPosition()
 
     @staticmethod
     def _chunk_bounds(line_starts: np.ndarray, chunk_tokens: int) -> list[tuple[int, int]]:
@@ -88,17 +108,34 @@ class PairStream:
             contexts += [right[forward], left[backward]]
         return torch.cat(centers), torch.cat(contexts)
 
-    def epoch(self) -> Iterator[PairBatch]:
-        """One pass over the corpus as shuffled batches."""
-        for first_line, end_line in self.chunks:
-            raw_tokens = float(self.corpus.line_starts[end_line] - self.corpus.line_starts[first_line])
-            centers, contexts = self.chunk_pairs(first_line, end_line)
-            n_pairs = centers.shape[0]
-            if n_pairs == 0:
-                yield PairBatch(centers, contexts, raw_tokens)
-                continue
-            order = torch.randperm(n_pairs, device=self.device, generator=self.generator)
-            centers, contexts = centers[order], contexts[order]
-            for start in range(0, n_pairs, self.batch_size):
-                stop = min(start + self.batch_size, n_pairs)
-                yield PairBatch(centers[start:stop], contexts[start:stop], raw_tokens * (stop - start) / n_pairs)
+    def batches(self, epochs: int, start: StreamPosition | None = None) -> Iterator[PairBatch]:
+        """The batches of epochs ``start.epoch`` to ``epochs - 1``, from ``start`` (default: the
+        beginning). When a batch is yielded, :attr:`position` already counts it as consumed."""
+        start = start or StreamPosition()
+        for epoch in range(start.epoch, epochs):
+            resuming = epoch == start.epoch and start.chunk_rng_state is not None
+            for chunk in range(start.chunk if resuming else 0, len(self.chunks)):
+                skip = 0
+                if resuming and chunk == start.chunk:
+                    self.generator.set_state(start.chunk_rng_state)
+                    skip = start.batches
+                self.position = StreamPosition(epoch, chunk, 0, self.generator.get_state())
+                for index, batch in enumerate(self._chunk_batches(*self.chunks[chunk])):
+                    self.position.batches = index + 1
+                    if index >= skip:
+                        yield batch
+
+    def _chunk_batches(self, first_line: int, end_line: int) -> Iterator[PairBatch]:
+        """One chunk's pairs, shuffled and cut into batches (a chunk without pairs gives one empty
+        batch, which still accounts for the chunk's tokens)."""
+        raw_tokens = float(self.corpus.line_starts[end_line] - self.corpus.line_starts[first_line])
+        centers, contexts = self.chunk_pairs(first_line, end_line)
+        n_pairs = centers.shape[0]
+        if n_pairs == 0:
+            yield PairBatch(centers, contexts, raw_tokens)
+            return
+        order = torch.randperm(n_pairs, device=self.device, generator=self.generator)
+        centers, contexts = centers[order], contexts[order]
+        for start in range(0, n_pairs, self.batch_size):
+            stop = min(start + self.batch_size, n_pairs)
+            yield PairBatch(centers[start:stop], contexts[start:stop], raw_tokens * (stop - start) / n_pairs)

@@ -14,7 +14,7 @@ word2vec.c. Every pair is scored with the current vectors, so a batch is only a 
 size does not change the optimisation the way a summed-loss autograd step over stale scores does,
 and it can be large enough to amortise the per-batch cost of the pair stream and noise sampling.
 With several threads the order of concurrent updates to one row is not fixed, so runs are
-reproducible bit for bit only with one thread.
+reproducible bit for bit only with one slice of pairs (``serial=True``, the deterministic mode).
 
 The noise words come from :class:`~w2v_contrastive.sampling.noise.NoiseDistribution`'s alias
 tables with the uniform draws made by a counter-based generator: draw j of a step is
@@ -116,12 +116,13 @@ class FusedSkipGramSGD:
     #: pairs per step unless the user sets --batch-size; pairs see fresh vectors whatever the size
     default_batch_size = 16384
 
-    def __init__(self, model: SkipGram, head: Head, noise: NoiseDistribution, threads: int):
+    def __init__(self, model: SkipGram, head: Head, noise: NoiseDistribution, threads: int, serial: bool = False):
         from numba import config, set_num_threads
 
         self.kernel = _compile_step(head.fused_row_loss())
         self.threads = max(1, min(threads, config.NUMBA_NUM_THREADS))
         set_num_threads(self.threads)
+        self.slices = 1 if serial else self.threads
         self.negatives = head.request.negatives
         self.noise = noise
         self.word_table = model.input.weight.detach().numpy()
@@ -131,7 +132,7 @@ class FusedSkipGramSGD:
         self.log_q = noise.log_probs.numpy()
         self.accept = noise.accept.numpy()
         self.alias = noise.alias.numpy()
-        self.losses = np.zeros(self.threads, dtype=np.float64)
+        self.losses = np.zeros(self.slices, dtype=np.float64)
         empty = torch.zeros(0, dtype=torch.int64)
         self.step(empty, empty, 0.0, torch.Generator())  # compile now (a few seconds), not inside the timed training loop
 
@@ -149,5 +150,5 @@ class FusedSkipGramSGD:
         """Draw K noise words per pair, score, update; return the summed loss of the batch."""
         seed = np.uint64(torch.randint(0, 2**62, (), generator=generator).item())
         self.kernel(self.word_table, self.context_table, self.bias, self.log_q, self.accept, self.alias,
-                    words.numpy(), contexts.numpy(), self.negatives, seed, np.float32(lr), self.threads, self.losses)
+                    words.numpy(), contexts.numpy(), self.negatives, seed, np.float32(lr), self.slices, self.losses)
         return float(self.losses.sum())

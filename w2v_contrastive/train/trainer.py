@@ -5,15 +5,21 @@ are summed over the batch, so the learning rate is a per-pair step size as in wo
 decays linearly from ``lr`` to ``lr * min_lr_ratio`` over the run (word2vec's schedule).
 On the CPU with SGD, a head that provides a compiled row loss trains in word2vec's fused per-pair
 loop instead (:mod:`.fused_sgd`); every other case goes through autograd.
+
+Reliability (docs/reliability.md): checkpoints every N steps or M minutes and on SIGINT/SIGTERM
+(:mod:`.checkpoint`), exact resume from one, and a guard that stops the run, or backs off the
+learning rate, when the loss or the parameters stop being finite.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 import logging
-import math
 import os
 import resource
+import signal
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -23,13 +29,14 @@ import torch
 from tqdm.auto import tqdm
 
 from ..config import TrainConfig
-from ..corpus.cache import EncodedCorpus
+from ..corpus.cache import EncodedCorpus, words_digest
 from ..corpus.vocab import Vocabulary
-from ..errors import W2VError
+from ..errors import TrainingInterrupted, W2VError
 from ..heads import Head, build_head, score_batch
 from ..model import SkipGram
 from ..sampling.noise import NoiseDistribution
-from ..sampling.pairs import PairStream, held_out_lines
+from ..sampling.pairs import PairBatch, PairStream, StreamPosition, held_out_lines
+from .checkpoint import RESUMABLE_OVERRIDES, STATE_FORMAT, StopSignals, save_state
 from .fused_sgd import FusedSkipGramSGD
 
 log = logging.getLogger("w2v_contrastive")
@@ -40,6 +47,10 @@ AUTOGRAD_BATCH_SIZE = 4096
 NOISE_SEED_OFFSET = 0x9E3779B9
 #: heads that score every word against every context of the batch do O(B) work per pair: smaller batches
 IN_BATCH_SIZE = 512
+#: --nan-policy backoff halves the learning rate at most this many times before giving up
+MAX_BACKOFFS = 8
+#: with --nan-policy backoff and no checkpoint schedule, the last good state is kept this often
+BACKOFF_SNAPSHOT_MINUTES = 1.0
 
 
 def resolve_device(name: str) -> torch.device:
@@ -67,6 +78,9 @@ class TrainStats:
     optimizer: str = "sgd"
     batch_size: int = 0
     fused_cpu: bool = False
+    deterministic: bool = False
+    #: learning-rate back-offs after non-finite losses (--nan-policy backoff)
+    backoffs: int = 0
     history: list[dict] = field(default_factory=list)
 
 
@@ -80,13 +94,27 @@ def build_model(config: TrainConfig, vocab_size: int, head: Head, log_prior: tor
                     output_init=head.output_init)
 
 
-class Trainer:
-    """Trains a :class:`SkipGram` on an encoded corpus with one head."""
+class NonFinite(Exception):
+    """Raised inside :meth:`Trainer.fit` when the loss or the parameters stop being finite."""
 
-    def __init__(self, config: TrainConfig, corpus: EncodedCorpus, vocab: Vocabulary):
+    def __init__(self, step: int, what: str):
+        super().__init__(f"step {step}: {what}")
+        self.step = step
+        self.what = what
+
+
+class Trainer:
+    """Trains a :class:`SkipGram` on an encoded corpus with one head.
+
+    ``checkpoint_path``: where checkpoints go (on schedule, and on SIGINT/SIGTERM); None keeps none
+    on disk. :meth:`restore` loads one before :meth:`fit` to resume a run.
+    """
+
+    def __init__(self, config: TrainConfig, corpus: EncodedCorpus, vocab: Vocabulary, checkpoint_path: str | None = None):
         self.config = config
         self.corpus = corpus
         self.vocab = vocab
+        self.checkpoint_path = checkpoint_path
         self.device = resolve_device(config.device)
         self.threads = config.threads or os.cpu_count() or 1
         if self.device.type == "cpu":
@@ -102,7 +130,7 @@ class Trainer:
         self.noise = NoiseDistribution(vocab.counts, config.alpha, self.device)
         self.optimizer_name = config.optimizer or self.head.default_optimizer
         self.lr = config.lr if config.lr is not None else self.head.default_lr[self.optimizer_name]
-        self.fused = (FusedSkipGramSGD(self.model, self.head, self.noise, self.threads)
+        self.fused = (FusedSkipGramSGD(self.model, self.head, self.noise, self.threads, serial=config.deterministic)
                       if config.fused_cpu and FusedSkipGramSGD.supports(self.model, self.head, self.device,
                                                                          self.optimizer_name) else None)
         self.optimizers = [] if self.fused else self._optimizers()  # the fused kernel applies its own SGD
@@ -111,6 +139,21 @@ class Trainer:
         self.held_out = held_out_lines(corpus.n_lines, config.holdout) if config.holdout else None
         self.pairs = PairStream(corpus, len(vocab), vocab.keep_probabilities(config.sample), config.window,
                                 self.batch_size, self.device, self.pair_generator, config.chunk_tokens, self.held_out)
+        self.stats = TrainStats(device=str(self.device), threads=self.threads)
+        self.start = StreamPosition()
+        self.lr_scale = 1.0
+        self.loss_sum = torch.zeros((), device=self.device)
+        self.loss_pairs = 0
+        #: the first step whose loss was not finite since the last check (-1: none), kept on the device
+        self.first_bad_step = torch.full((), -1, dtype=torch.int64, device=self.device)
+        self.metrics_bytes = 0
+        self.metrics: IO[str] | None = None
+        #: where the corpus came from (paths, text column, cache folder), recorded in checkpoints for resume
+        self.source: dict | None = None
+        self.started = time.perf_counter()
+        self.lr_now = self.lr
+        self.last_good: dict | None = None
+        self.last_checkpoint_step: int | None = None
 
     def _optimizers(self) -> list[torch.optim.Optimizer]:
         """SGD takes sparse and dense gradients alike; Adam needs SparseAdam for the sparse ones."""
@@ -127,80 +170,69 @@ class Trainer:
         return optimizers
 
     def _set_lr(self, progress: float) -> float:
-        lr = self.lr * max(self.config.min_lr_ratio, 1.0 - progress)
+        lr = self.lr * self.lr_scale * max(self.config.min_lr_ratio, 1.0 - progress)
         for optimizer in self.optimizers:
             for group in optimizer.param_groups:
                 group["lr"] = lr
         return lr
 
-    def _update(self, loss: torch.Tensor) -> None:
-        """One autograd SGD (or Adam) step on the summed loss of a batch."""
+    def _step(self, batch: PairBatch, lr: float, autocast) -> torch.Tensor:
+        """One update on a batch; the batch's summed loss as a 0-d tensor on the device."""
+        if self.fused is not None:
+            return torch.tensor(self.fused.step(batch.centers, batch.contexts, lr, self.generator))
+        with autocast:
+            scores = score_batch(self.model, self.noise, self.head.request, batch.centers, batch.contexts,
+                                 self.generator, self.config.softmax_chunk)
+            loss = self.head(scores).sum()
         for optimizer in self.optimizers:
             optimizer.zero_grad(set_to_none=True)
         loss.backward()
         for optimizer in self.optimizers:
             optimizer.step()
+        return loss.detach()
+
+    # -- the training loop -------------------------------------------------------------------------
 
     def fit(self, metrics: IO[str] | None = None, on_log: Callable[[dict, "Trainer"], None] | None = None) -> TrainStats:
-        """Run all epochs (or until ``max_words`` corpus tokens or ``max_seconds``); write metrics lines to
-        ``metrics``. ``on_log(record, trainer)`` is called after each periodic metrics record (e.g. to
-        evaluate the vectors as they train); the time it takes is not counted as training time."""
+        """Run all epochs (or until ``max_words`` corpus tokens or ``max_seconds``), from the start or
+        from the state :meth:`restore` loaded; write metrics lines to ``metrics``. ``on_log(record,
+        trainer)`` is called after each periodic metrics record (e.g. to evaluate the vectors as they
+        train); the time it takes is not counted as training time."""
         config = self.config
+        self.metrics = metrics
+        self.on_log = on_log
         total_words = float(self.corpus.n_tokens) * config.epochs
-        budget = min(total_words, float(config.max_words)) if config.max_words else total_words
-        autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if self.device.type == "cuda" else nullcontext())
-        stats = TrainStats(device=str(self.device), threads=self.threads)
+        self.budget = min(total_words, float(config.max_words)) if config.max_words else total_words
         if self.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(self.device)
-        bar = tqdm(total=int(budget), unit="w", unit_scale=True, disable=not config.progress, dynamic_ncols=True,
-                   desc=f"{config.head}")
-        loss_sum = torch.zeros((), device=self.device)
-        loss_pairs = 0
-        last_log = started = time.perf_counter()
-        lr = self._set_lr(0.0)
-        done = False
-        for epoch in range(config.epochs):
-            for batch in self.pairs.epoch():
-                progress = stats.words / budget
-                if config.max_seconds:
-                    progress = max(progress, (time.perf_counter() - started) / config.max_seconds)
-                if progress >= 1.0:
-                    done = True
-                    break
-                stats.words += batch.tokens
-                n = batch.centers.shape[0]
-                if n == 0:
-                    continue
-                lr = self._set_lr(progress)
-                if self.fused is not None:
-                    loss_sum += self.fused.step(batch.centers, batch.contexts, lr, self.generator)
-                else:
-                    with autocast:
-                        scores = score_batch(self.model, self.noise, self.head.request, batch.centers,
-                                             batch.contexts, self.generator, config.softmax_chunk)
-                        loss = self.head(scores).sum()
-                    self._update(loss)
-                    loss_sum += loss.detach()
-                loss_pairs += n
-                stats.pairs += n
-                stats.steps += 1
-                now = time.perf_counter()
-                if now - last_log >= config.log_every_seconds:
-                    self._log(stats, epoch, loss_sum, loss_pairs, lr, now - started, metrics, bar)
-                    loss_sum.zero_()
-                    loss_pairs = 0
-                    if on_log is not None:
-                        on_log(stats.history[-1], self)
-                        started += time.perf_counter() - now
-                    last_log = time.perf_counter()
-                bar.update(int(stats.words) - bar.n)
-            if done:
-                break
-        if loss_pairs:
-            self._log(stats, epoch, loss_sum, loss_pairs, lr, time.perf_counter() - started, metrics, bar)
-        bar.update(int(stats.words) - bar.n)
-        bar.close()
-        stats.seconds = time.perf_counter() - started
+        self.bar = tqdm(total=int(self.budget), initial=int(self.stats.words), unit="w", unit_scale=True,
+                        disable=not config.progress, dynamic_ncols=True, desc=f"{config.head}")
+        deterministic_before = (torch.are_deterministic_algorithms_enabled(),
+                                torch.is_deterministic_algorithms_warn_only_enabled())
+        if config.deterministic:  # (the first call imports torch's compiler: 2 s, so only when asked)
+            torch.use_deterministic_algorithms(True, warn_only=True)
+        self.started = time.perf_counter() - self.stats.seconds
+        self.lr_now = self._set_lr(self.stats.words / self.budget)
+        self.last_log = self.last_checkpoint_time = time.perf_counter()
+        try:
+            if self.last_good is None and config.nan_policy == "backoff":
+                self.last_good = self._capture()  # the initial state is the first good one
+            with StopSignals().active() as signals:
+                while True:
+                    try:
+                        self._train(signals)
+                        self._check_finite(parameters=True)
+                        break
+                    except NonFinite as event:
+                        self._back_off(event)
+        finally:
+            if config.deterministic:
+                torch.use_deterministic_algorithms(deterministic_before[0], warn_only=deterministic_before[1])
+            self.bar.close()
+        if self.loss_pairs:
+            self._log(time.perf_counter() - self.started)
+        stats = self.stats  # a back-off replaces it with the restored one
+        stats.seconds = time.perf_counter() - self.started
         stats.words_per_second = stats.words / max(stats.seconds, 1e-9)
         stats.pairs_per_second = stats.pairs / max(stats.seconds, 1e-9)
         stats.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -210,23 +242,189 @@ class Trainer:
         stats.optimizer = self.optimizer_name
         stats.batch_size = self.batch_size
         stats.fused_cpu = self.fused is not None
-        if not all(torch.isfinite(p).all() for p in self.model.parameters()):
-            raise W2VError(f"training diverged: the {self.config.head} model has non-finite parameters; "
-                           f"lower the learning rate (now {self.lr:g})")
+        stats.deterministic = config.deterministic
         return stats
 
-    def _log(self, stats: TrainStats, epoch: int, loss_sum: torch.Tensor, pairs: int, lr: float, elapsed: float,
-             metrics: IO[str] | None, bar) -> None:
-        loss = float(loss_sum) / max(pairs, 1)
-        if not math.isfinite(loss):
-            raise W2VError(f"step {stats.steps}: the {self.config.head} loss is not finite ({loss}); the learning rate "
-                           f"{self.lr:g} is probably too high for this head (try --lr {self.lr / 10:g})")
+    def _train(self, signals: StopSignals) -> None:
+        """Train from :attr:`start` to the end of the budget; raise :class:`NonFinite` when a check fails."""
+        config, stats = self.config, self.stats
+        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if self.device.type == "cuda" else nullcontext()
+        for batch in self.pairs.batches(config.epochs, self.start):
+            progress = stats.words / self.budget
+            if config.max_seconds:
+                progress = max(progress, (time.perf_counter() - self.started) / config.max_seconds)
+            if progress >= 1.0:
+                break
+            stats.words += batch.tokens
+            n = batch.centers.shape[0]
+            if n:
+                self.lr_now = self._set_lr(progress)
+                loss = self._step(batch, self.lr_now, autocast)
+                self.loss_sum += loss
+                stats.steps += 1
+                stats.pairs += n
+                self.loss_pairs += n
+                bad = ~torch.isfinite(loss) & (self.first_bad_step < 0)
+                self.first_bad_step = torch.where(bad, stats.steps, self.first_bad_step)
+            now = time.perf_counter()
+            if now - self.last_log >= config.log_every_seconds:
+                self._log(now - self.started)
+                if self.on_log is not None:
+                    self.on_log(stats.history[-1], self)
+                    self.started += time.perf_counter() - now
+                self.last_log = time.perf_counter()
+            if signals.received is not None:
+                self._interrupt(signals.received)
+            if self._checkpoint_due(now):
+                self.checkpoint()
+            self.bar.update(int(stats.words) - self.bar.n)
+        self.bar.update(int(stats.words) - self.bar.n)
+
+    def _log(self, elapsed: float) -> None:
+        """Append one metrics record (mean loss since the last one); check the losses were finite."""
+        stats = self.stats
+        self._check_finite(parameters=False)
+        loss = float(self.loss_sum) / max(self.loss_pairs, 1)
         stats.final_loss = loss
-        record = {"step": stats.steps, "epoch": epoch, "words": int(stats.words), "pairs": stats.pairs,
-                  "loss": round(loss, 6), "lr": lr, "seconds": round(elapsed, 3),
+        record = {"step": stats.steps, "epoch": self.pairs.position.epoch, "words": int(stats.words),
+                  "pairs": stats.pairs, "loss": round(loss, 6), "lr": self.lr_now, "seconds": round(elapsed, 3),
                   "words_per_second": round(stats.words / max(elapsed, 1e-9), 1)}
-        stats.history.append(record)
-        if metrics is not None:
-            metrics.write(json.dumps(record) + "\n")
-            metrics.flush()
-        bar.set_postfix(loss=f"{loss:.4f}", lr=f"{lr:.5f}", wps=f"{record['words_per_second'] / 1000:.0f}k", refresh=False)
+        self._record(record)
+        self.loss_sum.zero_()
+        self.loss_pairs = 0
+        self.bar.set_postfix(loss=f"{loss:.4f}", lr=f"{self.lr_now:.5f}",
+                             wps=f"{record['words_per_second'] / 1000:.0f}k", refresh=False)
+
+    def _record(self, record: dict) -> None:
+        self.stats.history.append(record)
+        if self.metrics is not None:
+            self.metrics.write(json.dumps(record) + "\n")
+            self.metrics.flush()
+
+    # -- non-finite guard --------------------------------------------------------------------------
+
+    def _check_finite(self, parameters: bool) -> None:
+        """Raise :class:`NonFinite` if a loss since the last check (or, with ``parameters``, a
+        parameter) is not finite."""
+        first_bad = int(self.first_bad_step)
+        if first_bad >= 0:
+            raise NonFinite(first_bad, "the loss is not finite")
+        if parameters and not all(torch.isfinite(p).all() for p in self.model.parameters()):
+            raise NonFinite(self.stats.steps, "the model has non-finite parameters")
+
+    def _back_off(self, event: NonFinite) -> None:
+        """``--nan-policy backoff``: reload the last good state with half the learning rate; else stop."""
+        config = self.config
+        lr = self.lr * self.lr_scale
+        if config.nan_policy != "backoff" or self.last_good is None or self.stats.backoffs >= MAX_BACKOFFS:
+            kept = (f"; the last good checkpoint (step {self.last_checkpoint_step}) is kept in "
+                    f"{os.path.dirname(self.checkpoint_path)}" if self.last_checkpoint_step is not None else "")
+            tried = (f" after {self.stats.backoffs} learning-rate back-offs" if self.stats.backoffs else
+                     " (or pass --nan-policy backoff)")
+            raise W2VError(f"{event}: training the {config.head} head diverged; the learning rate {lr:g} is probably "
+                           f"too high for this head (try --lr {lr / 10:g}){tried}{kept}") from None
+        backoffs = self.stats.backoffs + 1
+        events = [record for record in self.stats.history if "event" in record]
+        self.restore(self.last_good)
+        self.stats.history += [record for record in events if record not in self.stats.history]
+        self.lr_scale /= 2.0
+        self.stats.backoffs = backoffs
+        self.last_good = self._capture()
+        log.warning("%s (%s head): reloaded the state of step %d and halved the learning rate to %g (back-off %d)",
+                    event, config.head, self.stats.steps, self.lr * self.lr_scale, backoffs)
+        self._record({"event": "nan-backoff", "bad_step": event.step, "cause": event.what,
+                      "restored_step": self.stats.steps, "lr": self.lr * self.lr_scale, "backoffs": backoffs})
+
+    # -- checkpoints -------------------------------------------------------------------------------
+
+    def _checkpoint_due(self, now: float) -> bool:
+        config = self.config
+        if self.checkpoint_path is None and config.nan_policy != "backoff":
+            return False
+        minutes = config.checkpoint_minutes
+        if minutes is None and config.checkpoint_every is None and config.nan_policy == "backoff":
+            minutes = BACKOFF_SNAPSHOT_MINUTES
+        steps = self.stats.steps
+        if (config.checkpoint_every and steps and steps % config.checkpoint_every == 0
+                and steps != self.last_checkpoint_step):
+            return True
+        return minutes is not None and now - self.last_checkpoint_time >= 60.0 * minutes
+
+    def checkpoint(self) -> None:
+        """Capture the state (after checking it is finite), keep it for back-off, write it to
+        :attr:`checkpoint_path` when there is one."""
+        self._check_finite(parameters=True)
+        state = self._capture()
+        if self.config.nan_policy == "backoff":
+            self.last_good = state
+        if self.checkpoint_path is not None:
+            save_state(self.checkpoint_path, state)
+        self.last_checkpoint_step = self.stats.steps
+        self.last_checkpoint_time = time.perf_counter()
+
+    def _interrupt(self, signal_number: int) -> None:
+        name = signal.Signals(signal_number).name
+        if self.checkpoint_path is None:
+            raise TrainingInterrupted(f"{name} at step {self.stats.steps}; no output folder, so no checkpoint",
+                                      signal_number)
+        self.checkpoint()
+        raise TrainingInterrupted(f"{name} at step {self.stats.steps}: checkpoint written to {self.checkpoint_path}; "
+                                  f"continue with: w2v-contrastive train --resume "
+                                  f"{os.path.dirname(self.checkpoint_path).removesuffix('.partial')}", signal_number)
+
+    def _capture(self) -> dict:
+        """The complete training state (CPU copies)."""
+        if self.metrics is not None:
+            self.metrics.flush()
+        stats = dataclasses.asdict(self.stats)
+        stats["seconds"] = time.perf_counter() - self.started
+        return {
+            "format": STATE_FORMAT,
+            "config": self.config.to_dict(),
+            "source": self.source,
+            "corpus": {"tokens": self.corpus.n_tokens, "lines": self.corpus.n_lines,
+                       "vocabulary_sha256": words_digest(self.vocab.words), "source": self.corpus.description},
+            "model": {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()},
+            "optimizers": [copy.deepcopy(optimizer.state_dict()) for optimizer in self.optimizers],
+            "pair_rng": self.pair_generator.get_state(),
+            "noise_rng": self.generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "position": self.pairs.position.to_dict(),
+            "stats": stats,
+            "lr_scale": self.lr_scale,
+            "loss_sum": float(self.loss_sum),
+            "loss_pairs": self.loss_pairs,
+            "metrics_bytes": self.metrics.tell() if self.metrics is not None else 0,
+        }
+
+    def restore(self, state: dict) -> None:
+        """Continue from a captured state (a checkpoint of this run: same settings and corpus)."""
+        mine, theirs = self.config.to_dict(), state["config"]
+        changed = sorted(k for k in set(mine) | set(theirs)
+                         if k not in RESUMABLE_OVERRIDES and mine.get(k) != theirs.get(k))
+        if changed:
+            raise W2VError(f"the checkpoint was written with other settings ({', '.join(changed)}); "
+                           "a run resumes with the settings it started with")
+        corpus = state["corpus"]
+        if (corpus["tokens"], corpus["lines"], corpus["vocabulary_sha256"]) != (
+                self.corpus.n_tokens, self.corpus.n_lines, words_digest(self.vocab.words)):
+            raise W2VError(f"the checkpoint was trained on another corpus ({corpus['source']}: {corpus['tokens']} "
+                           f"tokens) than {self.corpus.description} ({self.corpus.n_tokens} tokens)")
+        with torch.no_grad():
+            self.model.load_state_dict(state["model"])
+        for optimizer, optimizer_state in zip(self.optimizers, state["optimizers"]):
+            optimizer.load_state_dict(copy.deepcopy(optimizer_state))
+        self.pair_generator.set_state(state["pair_rng"])
+        self.generator.set_state(state["noise_rng"])
+        torch.set_rng_state(state["torch_rng"])
+        self.start = StreamPosition(**state["position"])
+        self.pairs.position = dataclasses.replace(self.start)
+        history = state["stats"]
+        self.stats = TrainStats(**history)
+        self.started = time.perf_counter() - self.stats.seconds
+        self.lr_scale = state["lr_scale"]
+        self.loss_sum.fill_(state["loss_sum"])
+        self.loss_pairs = state["loss_pairs"]
+        self.first_bad_step.fill_(-1)
+        self.metrics_bytes = state["metrics_bytes"]
+        self.last_checkpoint_step = self.stats.steps

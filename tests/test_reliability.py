@@ -1,0 +1,165 @@
+"""Faults during training and writing: signals, kill -9, divergence, damaged caches, refused resumes
+(docs/reliability.md lists each fault with the test that shows it)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from w2v_contrastive import W2VError, evaluate, load, resume, train
+from w2v_contrastive.cli import main
+from w2v_contrastive.train.checkpoint import STATE_FILE, load_state
+from w2v_contrastive.vectors import Vectors
+from tests.conftest import SMALL_CORPUS
+
+#: deterministic (serial fused kernel) and long enough (about 2 s of training) to interrupt
+RUN = ["--corpus", SMALL_CORPUS, "--dim", "24", "--epochs", "6", "--deterministic", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, cache_dir):
+    """The vectors of an uninterrupted run."""
+    out = str(tmp_path_factory.mktemp("reference") / "run")
+    assert main(["train", *RUN, "--out", out, "--cache-dir", cache_dir]) == 0
+    return load(out).matrix
+
+
+def start_training(out, cache_dir, *extra):
+    return subprocess.Popen([sys.executable, "-m", "w2v_contrastive", "train", *RUN, "--out", out,
+                             "--cache-dir", cache_dir, *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def wait_for(path, proc, timeout=120.0):
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(path):
+        assert proc.poll() is None, f"training ended before {path} appeared: {proc.stderr.read()}"
+        assert time.monotonic() < deadline, f"{path} did not appear"
+        time.sleep(0.01)
+
+
+def test_deterministic_runs_are_bit_identical(reference, tmp_path, cache_dir):
+    again = str(tmp_path / "again")
+    assert main(["train", *RUN, "--out", again, "--cache-dir", cache_dir]) == 0
+    assert np.array_equal(load(again).matrix, reference)
+
+
+def test_the_autograd_path_is_reproducible_on_two_threads(small_corpus):
+    runs = [train(small_corpus, "nce", dim=24, max_words=150_000, fused_cpu=False, threads=2, progress=False)
+            for _ in range(2)]
+    assert np.array_equal(runs[0].vectors.matrix, runs[1].vectors.matrix)
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "kill-9"])
+def test_an_interrupted_run_resumes_to_the_vectors_of_an_uninterrupted_one(reference, tmp_path, cache_dir, stop):
+    out = str(tmp_path / "run")
+    proc = start_training(out, cache_dir, "--checkpoint-every", "3")
+    wait_for(os.path.join(out + ".partial", STATE_FILE), proc)
+    proc.send_signal(stop)
+    _, stderr = proc.communicate(timeout=120)
+    if stop == signal.SIGTERM:
+        assert proc.returncode == 143
+        assert stderr.count("\n") == 1 and "error: SIGTERM at step" in stderr and f"--resume {out}" in stderr, stderr
+    else:
+        assert proc.returncode == -signal.SIGKILL
+    assert not os.path.exists(out)  # nothing that looks like a finished run
+    assert main(["train", "--resume", out, "--no-progress"]) == 0
+    assert np.array_equal(load(out).matrix, reference)
+    assert not os.path.exists(out + ".partial") and STATE_FILE not in os.listdir(out)
+    steps = [json.loads(line)["step"] for line in open(os.path.join(out, "metrics.jsonl"))]
+    assert steps == sorted(set(steps))  # the lines logged after the checkpoint were dropped, not repeated
+
+
+def test_resume_refuses_what_it_cannot_continue(tmp_path, cache_dir, capsys):
+    out = str(tmp_path / "run")
+    proc = start_training(out, cache_dir, "--checkpoint-every", "3")
+    wait_for(os.path.join(out + ".partial", STATE_FILE), proc)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    cases = [
+        (["train", *RUN, "--out", out], f"{out}.partial: holds an interrupted run; continue it with"),
+        (["train", "--resume", out, "--dim", "50"], "--resume continues the run with its own settings; drop --dim"),
+        (["train", "--resume", str(tmp_path / "nothing")], "no checkpoint to resume"),
+    ]
+    for args, message in cases:
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err, err
+    with pytest.raises(W2VError, match="the checkpoint was trained on another corpus"):
+        resume(out, ["the cat sat on the mat"] * 100)
+    state = os.path.join(out + ".partial", STATE_FILE)
+    intact = open(state, "rb").read()
+    open(state, "wb").write(intact[: len(intact) // 2])  # damaged by hand (our writes are atomic)
+    with pytest.raises(W2VError, match=f"{STATE_FILE}: not a readable training checkpoint"):
+        resume(out)
+    open(state, "wb").write(intact)
+    assert main(["train", "--resume", out, "--no-progress", "--checkpoint-every", "50"]) == 0  # allowed to change
+    assert main(["train", "--resume", out]) == 2
+    assert "this run finished; there is nothing to resume" in capsys.readouterr().err
+
+
+def test_divergence_stops_naming_step_head_and_learning_rate_and_keeps_the_checkpoint(small_corpus, tmp_path):
+    out = str(tmp_path / "nce")
+    settings = dict(dim=24, epochs=1, lr=30.0, fused_cpu=False, threads=2, progress=False)
+    with pytest.raises(W2VError) as error:
+        train(small_corpus, "nce", out, checkpoint_every=2, **settings)
+    message = str(error.value)
+    assert message.startswith("step ") and "the loss is not finite" in message
+    assert "nce head diverged" in message and "learning rate 30 is probably too high" in message
+    assert f"last good checkpoint (step " in message and "--nan-policy backoff" in message
+    assert not os.path.exists(out)
+    kept = load_state(os.path.join(out + ".partial", STATE_FILE))
+    assert f"last good checkpoint (step {kept['stats']['steps']})" in message
+    assert all(np.isfinite(tensor.numpy()).all() for tensor in kept["model"].values())
+
+
+def test_backoff_halves_the_learning_rate_until_training_is_finite(small_corpus, tmp_path):
+    out = str(tmp_path / "sgns")
+    result = train(small_corpus, "negative-sampling", out, dim=32, epochs=1, lr=30.0, nan_policy="backoff",
+                   progress=False)
+    events = [r for r in result.stats.history if r.get("event") == "nan-backoff"]
+    assert result.stats.backoffs == len(events) >= 1
+    assert events[-1]["lr"] == pytest.approx(30.0 / 2 ** len(events))
+    logged = [json.loads(line) for line in open(os.path.join(out, "metrics.jsonl"))]
+    assert [r for r in logged if "event" in r] == events
+    assert np.isfinite(result.vectors.matrix).all()
+    (men,) = evaluate(result.vectors, ["men3k"])
+    assert men["spearman"] > 0.08  # it still learns (random vectors: 0.00 +- 0.02)
+
+
+def test_a_killed_writer_never_leaves_a_partial_output(tmp_path):
+    target = str(tmp_path / "vectors.txt")
+    writer = ("import numpy as np, sys\nfrom w2v_contrastive.vectors import Vectors\n"
+              "table = Vectors([f'w{i}' for i in range(20000)], np.random.default_rng(0).normal(size=(20000, 100)))\n"
+              "print('ready', flush=True)\n"
+              "while True:\n    table.save_word2vec_text(sys.argv[1])\n")
+    for delay in (0.05, 0.3, 0.7, 1.1):
+        proc = subprocess.Popen([sys.executable, "-c", writer, target], stdout=subprocess.PIPE, text=True)
+        assert proc.stdout.readline() == "ready\n"
+        time.sleep(delay)
+        proc.kill()
+        proc.wait()
+        if os.path.exists(target):
+            assert load(target).matrix.shape == (20000, 100)  # complete, or not there at all
+    Vectors(["a"], np.ones((1, 2))).save_word2vec_text(target)
+    assert os.listdir(tmp_path) == ["vectors.txt"]  # the next write removed the killed writers' temporary files
+
+
+def test_a_damaged_cache_is_detected_by_its_checksum_and_rebuilt(tmp_path, caplog):
+    from w2v_contrastive import prepare_corpus
+
+    cache = str(tmp_path / "cache")
+    first = prepare_corpus(SMALL_CORPUS, cache_dir=cache)
+    tokens = np.asarray(first.tokens).copy()
+    with open(os.path.join(first.directory, "tokens.int32"), "r+b") as handle:  # same size, one id changed
+        handle.seek(4 * 1000)
+        handle.write(np.int32(tokens[1000] + 1).tobytes())
+    rebuilt = prepare_corpus(SMALL_CORPUS, cache_dir=cache)
+    assert not rebuilt.from_cache and "damaged or stale; rebuilding it" in caplog.text
+    assert np.array_equal(np.asarray(rebuilt.tokens), tokens)
