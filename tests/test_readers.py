@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from w2v_contrastive import W2VError, prepare_corpus
+from w2v_contrastive import TokenizerOptions, W2VError, prepare_corpus
 from w2v_contrastive.corpus.readers import CorpusSource, iter_file_lines
 
 TEXT = "The cat sat on the mat.\nA dog, a DOG!\n\nThe end of 1999 café\n"
@@ -73,3 +73,28 @@ def test_iterable_of_strings_and_datasets_objects_give_the_same_corpus(tmp_path,
     assert from_texts.words[0] == "the" and from_texts.counts[0] == 4
     with pytest.raises(W2VError, match="no column 'text'"):
         prepare_corpus(datasets.Dataset.from_dict({"body": lines}), cache_dir=cache_dir)
+
+
+def test_nul_bytes_empty_lines_and_empty_files_read_as_separators(tmp_path, caplog):
+    path = write(tmp_path / "nul.txt", b"alpha\x00beta\n\n\n   \ngamma\x00\x00\n")
+    corpus = prepare_corpus(path, cache_dir=str(tmp_path / "cache"))
+    assert "nul.txt: holds NUL bytes" in caplog.text
+    assert sorted(corpus.words) == ["alpha", "beta", "gamma"] and corpus.n_lines == 2
+    (tmp_path / "dir").mkdir()
+    write(tmp_path / "dir" / "empty.txt", b"")
+    write(tmp_path / "dir" / "words.txt", b"delta\n")
+    assert prepare_corpus(str(tmp_path / "dir"), cache_dir=str(tmp_path / "cache")).words == ["delta"]
+
+
+def test_a_directory_of_binary_files_is_an_error_not_an_empty_corpus(tmp_path):
+    write(tmp_path / "a.bin", b"\x00\x01\x02")
+    write(tmp_path / "b.bin", b"\x7fELF\x00")
+    with pytest.raises(W2VError, match="directory holds no text files \\(2 binary files skipped\\)"):
+        CorpusSource.from_inputs(str(tmp_path))
+
+
+def test_replaced_undecodable_bytes_are_counted_and_reported(tmp_path, caplog):
+    path = write(tmp_path / "mixed.txt", "caf\xe9 na\xefve\n".encode("latin-1") + "caf\u00e9 ok\n".encode())
+    corpus = prepare_corpus(path, cache_dir=str(tmp_path / "cache"), tokenizer=TokenizerOptions(encoding_errors="replace"))
+    assert "mixed.txt: replaced 2 undecodable bytes" in caplog.text
+    assert "café" in corpus.words and "ok" in corpus.words

@@ -190,16 +190,34 @@ def _read_bytes(path: str) -> bytes:
 
 
 def is_word2vec_binary(path: str) -> bool:
-    """Whether a word2vec file is binary: the bytes of its first vector are not printable text."""
+    """Whether a word2vec file is binary. A text file is UTF-8 and its first line after the header
+    holds a word and dim numbers; raw float bytes are almost never valid UTF-8, and where they are
+    (a tiny file), the file is binary if it parses as such."""
     with open(path, "rb") as handle:
         head = handle.read(1 << 16)
+        whole = not handle.read(1)
     header_end = head.find(b"\n")
     header = head[:header_end].split()
     if header_end < 0 or len(header) != 2 or not header[1].isdigit():
         return False
-    space = head.find(b" ", header_end + 1)
-    first_vector = head[space + 1 : space + 1 + 4 * int(header[1])] if space >= 0 else b""
-    return any(byte >= 0x7F or (byte < 0x20 and byte not in b"\t\r\n") for byte in first_vector)
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if whole or exc.start < len(head) - 4:  # not just a character cut at the read limit
+            return True
+    fields = head[header_end + 1 :].split(b"\n", 1)[0].rstrip(b" ").split(b" ")
+    try:
+        if len(fields) == int(header[1]) + 1 and [float(x) for x in fields[1:]]:
+            return False
+    except ValueError:
+        pass
+    if not whole:
+        return False
+    try:
+        Vectors.load_word2vec_binary(path)
+    except W2VError:
+        return False  # malformed either way: the text reader names the line
+    return True
 
 
 def load(path: str | os.PathLike) -> Vectors:

@@ -91,14 +91,17 @@ def expand_paths(paths: Sequence[str]) -> list[str]:
             for root, dirs, names in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 found.extend(os.path.join(root, n) for n in sorted(names) if not n.startswith("."))
-            for name in found:
-                if looks_binary(name):
-                    log.warning("skipping %s: binary file (NUL bytes)", name)
-                else:
-                    files.append(name)
+            skipped = [name for name in found if looks_binary(name)]
+            for name in skipped:
+                log.warning("skipping %s: binary file (NUL bytes)", name)
             if not found:
                 raise W2VError(f"{path}: directory holds no files")
+            if len(skipped) == len(found):
+                raise W2VError(f"{path}: directory holds no text files ({len(skipped)} binary files skipped)")
+            files.extend(name for name in found if name not in skipped)
         elif os.path.exists(path):
+            if looks_binary(path):
+                log.warning("%s: holds NUL bytes (a binary file, or UTF-16 text?); they are read as spaces", path)
             files.append(path)
         else:
             raise W2VError(f"{path}: no such file or directory")
