@@ -37,6 +37,7 @@ from .heads import build_head
 from .model import SkipGram
 from .sampling.noise import NoiseDistribution
 from .train.checkpoint import RESUMABLE_OVERRIDES, STATE_FILE, find_state, load_state
+from .train.distributed import Distributed
 from .train.trainer import Trainer, TrainStats, build_model
 from .vectors import Vectors, load
 
@@ -99,15 +100,16 @@ def train(corpus: Any = None, head: str = "negative-sampling", out: str | os.Pat
     called after each periodic metrics record (see :meth:`Trainer.fit`).
     """
     config = make_config(head, **settings)
+    distributed = Distributed.from_environment(config.device)
     out = os.fspath(out) if out is not None else None
     if out is not None:
         _check_output_dir(out, overwrite)
-    encoded = prepare_corpus(corpus, config.tokenizer, text_column, cache_dir)
-    vocab = Vocabulary.from_corpus(encoded, config.min_count, config.max_vocab)
+    encoded = prepare_shared_corpus(corpus, config.tokenizer, text_column, cache_dir, distributed)
+    vocab = _vocabulary(encoded, config, distributed)
     work = _work_dir(out) if out is not None else None
-    trainer = Trainer(config, encoded, vocab, os.path.join(work, STATE_FILE) if work else None)
+    trainer = Trainer(config, encoded, vocab, os.path.join(work, STATE_FILE) if work else None, distributed)
     trainer.source = _source_record(corpus, text_column, cache_dir)
-    if work is not None:
+    if work is not None and is_main_process():
         shutil.rmtree(work, ignore_errors=True)
         os.makedirs(work)
     return _fit_and_write(trainer, out, work, on_log)
@@ -137,9 +139,11 @@ def resume(out: str | os.PathLike, corpus: Any = None, *, text_column: str | Non
             raise W2VError(f"{path}: the run read {state['corpus']['source']}, not files; pass the same corpus again")
         corpus = source["paths"]
     text_column = text_column or source.get("text_column", "text")
-    encoded = prepare_corpus(corpus, config.tokenizer, text_column, cache_dir or source.get("cache_dir"))
-    vocab = Vocabulary.from_corpus(encoded, config.min_count, config.max_vocab)
-    trainer = Trainer(config, encoded, vocab, path)
+    distributed = Distributed.from_environment(config.device)
+    encoded = prepare_shared_corpus(corpus, config.tokenizer, text_column, cache_dir or source.get("cache_dir"),
+                                    distributed)
+    vocab = _vocabulary(encoded, config, distributed)
+    trainer = Trainer(config, encoded, vocab, path, distributed)
     trainer.restore(state)
     trainer.source = source
     log.warning("resuming %s from step %d (%.1f%% of the run)", out, trainer.stats.steps,
@@ -159,6 +163,44 @@ def _source_record(corpus: Any, text_column: str, cache_dir: str | None) -> dict
             "cache_dir": os.path.abspath(cache_dir) if cache_dir else None}
 
 
+def is_main_process() -> bool:
+    """False on the ranks of a torchrun job other than 0 (they train but write nothing)."""
+    import torch.distributed as dist
+
+    return not dist.is_initialized() or dist.get_rank() == 0
+
+
+def prepare_shared_corpus(corpus: Any, tokenizer: TokenizerOptions, text_column: str, cache_dir: str | None,
+                          distributed: Distributed | None) -> EncodedCorpus:
+    """:func:`prepare_corpus`, where in a torchrun job the first process of each node encodes the
+    corpus into the cache while the node's other processes wait, then read it from there."""
+    if distributed is None or isinstance(corpus, EncodedCorpus):
+        return prepare_corpus(corpus, tokenizer, text_column, cache_dir)
+    first_on_node = distributed.local_rank == 0
+    encoded, error = None, None
+    if first_on_node:
+        try:
+            encoded = prepare_corpus(corpus, tokenizer, text_column, cache_dir)
+        except W2VError as exc:  # still meet the others at the barrier; they then fail the same way
+            error = exc
+    distributed.barrier()
+    if error is not None:
+        raise error
+    return encoded if first_on_node else prepare_corpus(corpus, tokenizer, text_column, cache_dir)
+
+
+def _vocabulary(encoded: EncodedCorpus, config: TrainConfig, distributed: Distributed | None) -> Vocabulary:
+    """The run's vocabulary; in a torchrun job rank 0's, broadcast, which every rank's corpus must share."""
+    vocab = Vocabulary.from_corpus(encoded, config.min_count, config.max_vocab)
+    if distributed is None:
+        return vocab
+    words, counts = distributed.broadcast((vocab.words, vocab.counts.tolist()) if distributed.is_main else None)
+    if words != vocab.words:
+        raise W2VError(f"rank {distributed.rank}: {encoded.description} gives another vocabulary than on rank 0; "
+                       "every node must read the same corpus")
+    return Vocabulary(words, np.array(counts, dtype=np.int64))
+
+
 def _work_dir(out: str) -> str:
     return out.rstrip("/\\") + ".partial"
 
@@ -168,6 +210,8 @@ def _fit_and_write(trainer: Trainer, out: str | None, work: str | None,
     """Train, then write the outputs into ``work`` and move it to ``out``. A failed run leaves
     ``work`` in place when it holds a checkpoint (to resume), and removes it otherwise."""
     config, encoded, vocab = trainer.config, trainer.corpus, trainer.vocab
+    if not is_main_process():  # in a torchrun job, rank 0 writes
+        out = work = None
     try:
         if work is None:
             stats = trainer.fit(on_log=on_log)
@@ -179,7 +223,7 @@ def _fit_and_write(trainer: Trainer, out: str | None, work: str | None,
                 stats = trainer.fit(metrics, on_log)
         vectors = Vectors(vocab.words, trainer.model.input.weight.detach().float().cpu().numpy())
         result = TrainResult(trainer.model, vocab, vectors, config, stats, trainer.noise, encoded, out)
-        if trainer.held_out is not None:
+        if trainer.held_out is not None and is_main_process():
             centers, contexts = held_out_pairs(encoded, len(vocab), trainer.held_out, config.window, trainer.device)
             result.held_out = estimator_diagnostics(trainer.model, trainer.noise, centers, contexts,
                                                     config.negatives, config.softmax_chunk)

@@ -86,6 +86,12 @@ def _add_train_arguments(parser: argparse.ArgumentParser, one_head: bool = True)
     reliability.add_argument("--nan-policy", choices=["stop", "backoff"], default=defaults.nan_policy,
                              help="on a non-finite loss: stop (keeping the last checkpoint), or halve the learning "
                                   "rate, reload the last good state and continue")
+    parallel = parser.add_argument_group("torchrun jobs (several processes; README, Multi-GPU and multi-node)")
+    parallel.add_argument("--sync", choices=["auto", "gradients", "average"], default=defaults.sync,
+                          help="keep the ranks' parameters equal by summing gradients every step, or by averaging "
+                               "the parameters every --average-every steps (auto: average for the fused CPU kernel)")
+    parallel.add_argument("--average-every", type=int, default=defaults.average_every, metavar="K",
+                          help="steps between parameter averages with --sync average (16)")
     reliability.add_argument("--deterministic", action="store_true",
                              help="bit-identical results for a seed on the CPU (the fused kernel runs on one thread)")
 
@@ -96,6 +102,7 @@ def _settings(args: argparse.Namespace) -> dict:
             "in_batch_negatives", "logq_correction", "geometry", "margin", "distance", "mining", "noise_negatives",
             "embedding_l2", "softmax_chunk", "max_words", "max_seconds", "holdout", "log_every_seconds", "progress",
             "pretokenized", "fused_cpu", "checkpoint_every", "checkpoint_minutes", "nan_policy", "deterministic",
+            "sync", "average_every",
             "keep_digits", "keep_punctuation", "encoding_errors"]
     settings = {k: getattr(args, k) for k in keys}
     settings["lowercase"] = not args.keep_case
@@ -111,6 +118,8 @@ def _train(args: argparse.Namespace) -> None:
                            cache_dir=args.cache_dir, overwrite=args.overwrite, **_settings(args))
     else:
         raise W2VError("train needs --out DIR (or --resume DIR to continue an interrupted run)")
+    if not api.is_main_process():
+        return
     s = result.stats
     print(f"trained {result.config.head}: {len(result.vocab)} words x {result.config.dim} dims, "
           f"{s.words:,.0f} corpus words in {s.seconds:.1f}s ({s.words_per_second:,.0f} words/s, "
@@ -166,6 +175,8 @@ def _compare(args: argparse.Namespace) -> None:
     results = compare(args.corpus, heads, args.out, seeds, benchmarks=args.benchmark or (),
                       analogies=args.analogy, eval_every_seconds=args.eval_every, tensorboard=args.tensorboard,
                       cache_dir=args.cache_dir, text_column=args.text_column, **_settings(args))
+    if results is None:  # a torchrun rank other than 0
+        return
     print(results_table(results), end="")
     print(f"wrote {args.out}/results.json, results.md, loss.png, rho.png, scores.png")
 
@@ -252,6 +263,14 @@ def _terminate(signal_number: int, frame) -> None:
     raise KeyboardInterrupt(signal.Signals(signal_number).name)
 
 
+def _leave_process_group() -> None:
+    """End a torchrun job's process group cleanly (no-op in a single process)."""
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if threading.current_thread() is threading.main_thread():
@@ -262,6 +281,7 @@ def main(argv: list[str] | None = None) -> int:
                         stream=sys.stderr)
     try:
         args.run(args)
+        _leave_process_group()
     except W2VError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

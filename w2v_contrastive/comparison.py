@@ -30,7 +30,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 from scipy import stats as scipy_stats
 
-from .api import library_versions, machine, make_config, prepare_corpus, train
+from .api import is_main_process, library_versions, machine, make_config, prepare_shared_corpus, train
 from .config import TrainConfig
 from .errors import W2VError
 from .eval.analogy import evaluate_analogies
@@ -38,6 +38,7 @@ from .eval.benchmarks import load_similarity
 from .eval.geometry import embedding_geometry
 from .eval.similarity import evaluate_similarity
 from .fileio import atomic_write
+from .train.distributed import Distributed
 from .vectors import Vectors
 
 #: every similarity benchmark shipped in data/benchmarks, and the ones followed during training
@@ -51,29 +52,40 @@ COMPARE_HOLDOUT = 0.01
 def compare(corpus: Any, heads: Sequence[str], out: str | os.PathLike, seeds: Sequence[int] = (0,), *,
             benchmarks: Iterable[str] = (), analogies: bool = True, eval_every_seconds: float = 30.0,
             tensorboard: str | None = None, cache_dir: str | None = None, text_column: str = "text",
-            **settings: Any) -> dict:
+            **settings: Any) -> dict | None:
     """Train every head with every seed on ``corpus`` under the same ``settings`` (any TrainConfig
     field), evaluate each run, and write the results, table and plots into ``out``. Returns the
-    content of results.json. Runs already finished in ``out`` are reused."""
+    content of results.json. Runs already finished in ``out`` are reused. Under torchrun every run
+    is trained by all the processes (train/distributed.py); rank 0 evaluates, writes and returns
+    the results, the other ranks return None."""
     if not heads or not seeds:
         raise W2VError("compare needs at least one head and one seed")
     settings.setdefault("holdout", COMPARE_HOLDOUT)
     configs = {(head, seed): make_config(head, **{**settings, "seed": seed}) for head in heads for seed in seeds}
     similarity = [load_similarity(b) for b in (*SIMILARITY_BENCHMARKS, *benchmarks)]
     out = os.fspath(out)
-    os.makedirs(os.path.join(out, "runs"), exist_ok=True)
-    writer_class = _summary_writer_class() if tensorboard else None
-    encoded = prepare_corpus(corpus, next(iter(configs.values())).tokenizer, text_column, cache_dir)
+    first = next(iter(configs.values()))
+    distributed = Distributed.from_environment(first.device)
+    main = is_main_process()
+    if main:
+        os.makedirs(os.path.join(out, "runs"), exist_ok=True)
+    writer_class = _summary_writer_class() if tensorboard and main else None
+    encoded = prepare_shared_corpus(corpus, first.tokenizer, text_column, cache_dir, distributed)
     runs = []
     for (head, seed), config in configs.items():
         path = os.path.join(out, "runs", f"{head}-seed{seed}.json")
-        run = _finished_run(path, config)
+        run = _finished_run(path, config) if main else None
+        if distributed is not None:  # every rank must know whether to train it
+            run = distributed.broadcast(run)
         if run is None:
             writer = writer_class(os.path.join(tensorboard, f"{head}-seed{seed}")) if writer_class else None
             run = _train_and_evaluate(encoded, config, similarity, analogies, eval_every_seconds, writer)
-            with atomic_write(path) as handle:
-                json.dump(run, handle, indent=1)
+            if main:
+                with atomic_write(path) as handle:
+                    json.dump(run, handle, indent=1)
         runs.append(run)
+    if not main:
+        return None
     results = {"corpus": encoded.description, "tokens": encoded.n_tokens, "heads": list(heads), "seeds": list(seeds),
                "settings": _shared_settings(configs), "versions": library_versions(numba=any(r["training"]["fused_cpu"] for r in runs)),
                "machine": machine(),
@@ -115,11 +127,13 @@ def _train_and_evaluate(encoded, config: TrainConfig, similarity, analogies: boo
             writer.add_scalar("words_per_second", record["words_per_second"], point["words"])
 
     def on_log(record: dict, trainer) -> None:
-        if not timeline or record["seconds"] >= timeline[-1]["seconds"] + eval_every_seconds:
+        if is_main_process() and (not timeline or record["seconds"] >= timeline[-1]["seconds"] + eval_every_seconds):
             add_point(record, Vectors(trainer.vocab.words, trainer.model.input.weight.detach().float().cpu().numpy()))
 
     with PeakMemory() as memory:
         result = train(encoded, config.head, on_log=on_log, **_settings_of(config))
+    if not is_main_process():
+        return None
     if result.stats.history and (not timeline or timeline[-1]["words"] != result.stats.history[-1]["words"]):
         add_point(result.stats.history[-1], result.vectors)
     vectors = result.vectors

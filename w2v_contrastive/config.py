@@ -86,6 +86,11 @@ class TrainConfig:
     #: bit-identical results for a seed on the CPU: the fused kernel runs serially (no Hogwild races)
     #: and torch uses its deterministic algorithms
     deterministic: bool = False
+    #: under torchrun (train/distributed.py): "gradients" (all-reduce every step), "average" (local SGD,
+    #: parameters averaged every ``average_every`` steps) or "auto" (average for the fused CPU kernel,
+    #: which has no gradients; gradients otherwise)
+    sync: str = "auto"
+    average_every: int = 16
     progress: bool = True
     tokenizer: TokenizerOptions = field(default_factory=TokenizerOptions)
 
@@ -121,6 +126,10 @@ class TrainConfig:
             raise W2VError(f"checkpoint-every must be at least 1 step, got {self.checkpoint_every}")
         if self.checkpoint_minutes is not None and not self.checkpoint_minutes > 0:
             raise W2VError(f"checkpoint-minutes must be > 0, got {self.checkpoint_minutes}")
+        if self.sync not in ("auto", "gradients", "average"):
+            raise W2VError(f"sync must be 'auto', 'gradients' or 'average', not {self.sync!r}")
+        if self.average_every < 1:
+            raise W2VError(f"average-every must be at least 1 step, got {self.average_every}")
         if self.nan_policy not in ("stop", "backoff"):
             raise W2VError(f"nan-policy must be 'stop' or 'backoff', not {self.nan_policy!r}")
         if self.optimizer not in (None, "sgd", "adam"):

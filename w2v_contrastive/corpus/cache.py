@@ -177,6 +177,13 @@ def _finish_block(lines: list[str], options: TokenizerOptions, replaced: list[in
     return text
 
 
+def _token_chunks(handle, n_tokens: int) -> Iterator[tuple[int, np.ndarray]]:
+    """(start, ids) for consecutive chunks of CHUNK_TOKENS ids of an open int32 file."""
+    for start in range(0, n_tokens, CHUNK_TOKENS):
+        handle.seek(4 * start)
+        yield start, np.fromfile(handle, dtype=np.int32, count=min(CHUNK_TOKENS, n_tokens - start))
+
+
 def _build(source: CorpusSource, options: TokenizerOptions, directory: str) -> None:
     """Encode in one pass: words get provisional ids in order of first appearance, renumbered by count at the end."""
     started = time.perf_counter()
@@ -194,19 +201,16 @@ def _build(source: CorpusSource, options: TokenizerOptions, directory: str) -> N
         log.warning("%s: replaced %d undecodable bytes with U+FFFD", source.describe(), replaced[0])
     raw_words = list(first_seen)  # insertion order is id order
     n_tokens = os.path.getsize(raw_tokens_path) // 4
-    tokens = np.memmap(raw_tokens_path, dtype=np.int32, mode="r+") if n_tokens else np.zeros(0, np.int32)
-    chunks = [slice(start, start + CHUNK_TOKENS) for start in range(0, n_tokens, CHUNK_TOKENS)]
     counts = np.zeros(len(raw_words), dtype=np.int64)
-    for chunk in chunks:
-        counts += np.bincount(tokens[chunk], minlength=len(raw_words))
-    order = sorted(range(len(raw_words)), key=lambda i: (-counts[i], raw_words[i]))
-    new_id = np.empty(len(raw_words), dtype=np.int32)
-    new_id[order] = np.arange(len(order), dtype=np.int32)
-    for chunk in chunks:
-        tokens[chunk] = new_id[tokens[chunk]]
-    if n_tokens:
-        tokens.flush()
-    del tokens
+    with open(raw_tokens_path, "r+b") as handle:  # chunked reads and writes, not a memory map: RSS stays flat
+        for _, chunk in _token_chunks(handle, n_tokens):
+            counts += np.bincount(chunk, minlength=len(raw_words))
+        order = sorted(range(len(raw_words)), key=lambda i: (-counts[i], raw_words[i]))
+        new_id = np.empty(len(raw_words), dtype=np.int32)
+        new_id[order] = np.arange(len(order), dtype=np.int32)
+        for start, chunk in _token_chunks(handle, n_tokens):
+            handle.seek(4 * start)
+            new_id[chunk].tofile(handle)
     lengths = np.concatenate(line_lengths) if line_lengths else np.zeros(0, np.int64)
     starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     starts.tofile(os.path.join(directory, "lines.int64"))

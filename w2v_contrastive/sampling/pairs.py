@@ -58,11 +58,12 @@ def held_out_lines(n_lines: int, fraction: float) -> np.ndarray:
 
 class PairStream:
     """Yields shuffled batches of skip-gram pairs (:meth:`batches`), keeping its :attr:`position`.
-    Lines marked in ``skip_lines`` (bool[n_lines]) give no pairs."""
+    Lines marked in ``skip_lines`` (bool[n_lines]) give no pairs; with ``shard=(rank, ranks)`` the
+    stream covers only that rank's contiguous share of the lines (about equal in tokens)."""
 
     def __init__(self, corpus: EncodedCorpus, vocab_size: int, keep_probabilities: np.ndarray, window: int,
                  batch_size: int, device: torch.device, generator: torch.Generator, chunk_tokens: int = 1 << 20,
-                 skip_lines: np.ndarray | None = None):
+                 skip_lines: np.ndarray | None = None, shard: tuple[int, int] = (0, 1)):
         self.corpus = corpus
         self.skip_lines = None if skip_lines is None else torch.from_numpy(skip_lines).to(device)
         self.vocab_size = vocab_size
@@ -71,13 +72,23 @@ class PairStream:
         self.batch_size = batch_size
         self.device = device
         self.generator = generator
-        self.chunks = self._chunk_bounds(corpus.line_starts, chunk_tokens)
+        first_line, end_line = self.shard_lines(corpus.line_starts, *shard)
+        self.chunks = self._chunk_bounds(corpus.line_starts, chunk_tokens, first_line, end_line)
+        #: corpus tokens in this stream's lines (the whole corpus unless sharded)
+        self.tokens = int(corpus.line_starts[end_line] - corpus.line_starts[first_line])
         self.position = StreamPosition()
 
     @staticmethod
-    def _chunk_bounds(line_starts: np.ndarray, chunk_tokens: int) -> list[tuple[int, int]]:
-        """(first line, end line) ranges of about ``chunk_tokens`` tokens each."""
-        bounds, line, n_lines = [], 0, len(line_starts) - 1
+    def shard_lines(line_starts: np.ndarray, rank: int, ranks: int) -> tuple[int, int]:
+        """(first line, end line) of shard ``rank`` of ``ranks``: cut where the tokens divide evenly."""
+        cuts = np.searchsorted(line_starts, line_starts[-1] * np.arange(ranks + 1) / ranks, side="left")
+        cuts[-1] = len(line_starts) - 1
+        return int(cuts[rank]), int(cuts[rank + 1])
+
+    @staticmethod
+    def _chunk_bounds(line_starts: np.ndarray, chunk_tokens: int, line: int, n_lines: int) -> list[tuple[int, int]]:
+        """(first line, end line) ranges of about ``chunk_tokens`` tokens each, over lines [line, n_lines)."""
+        bounds = []
         while line < n_lines:
             end = int(np.searchsorted(line_starts, line_starts[line] + chunk_tokens, side="left"))
             end = min(max(end, line + 1), n_lines)

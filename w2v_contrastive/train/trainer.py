@@ -37,6 +37,7 @@ from ..model import SkipGram
 from ..sampling.noise import NoiseDistribution
 from ..sampling.pairs import PairBatch, PairStream, StreamPosition, held_out_lines
 from .checkpoint import RESUMABLE_OVERRIDES, STATE_FORMAT, StopSignals, save_state
+from .distributed import Distributed
 from .fused_sgd import FusedSkipGramSGD
 
 log = logging.getLogger("w2v_contrastive")
@@ -51,6 +52,8 @@ IN_BATCH_SIZE = 512
 MAX_BACKOFFS = 8
 #: with --nan-policy backoff and no checkpoint schedule, the last good state is kept this often
 BACKOFF_SNAPSHOT_MINUTES = 1.0
+#: rank r of a torchrun job seeds its generators with seed + r * this
+RANK_SEED_OFFSET = 1_000_003
 
 
 def resolve_device(name: str) -> torch.device:
@@ -79,6 +82,10 @@ class TrainStats:
     batch_size: int = 0
     fused_cpu: bool = False
     deterministic: bool = False
+    #: torchrun jobs: processes, how they kept one model, and the largest difference left between ranks
+    ranks: int = 1
+    sync: str | None = None
+    rank_parameter_spread: float | None = None
     #: learning-rate back-offs after non-finite losses (--nan-policy backoff)
     backoffs: int = 0
     history: list[dict] = field(default_factory=list)
@@ -107,38 +114,55 @@ class Trainer:
     """Trains a :class:`SkipGram` on an encoded corpus with one head.
 
     ``checkpoint_path``: where checkpoints go (on schedule, and on SIGINT/SIGTERM); None keeps none
-    on disk. :meth:`restore` loads one before :meth:`fit` to resume a run.
+    on disk. :meth:`restore` loads one before :meth:`fit` to resume a run. ``distributed``: this
+    process's rank in a torchrun job (:mod:`.distributed`); it then trains on its shard of the lines,
+    in lockstep with the other ranks, and only rank 0 writes.
     """
 
-    def __init__(self, config: TrainConfig, corpus: EncodedCorpus, vocab: Vocabulary, checkpoint_path: str | None = None):
+    def __init__(self, config: TrainConfig, corpus: EncodedCorpus, vocab: Vocabulary, checkpoint_path: str | None = None,
+                 distributed: Distributed | None = None):
         self.config = config
         self.corpus = corpus
         self.vocab = vocab
         self.checkpoint_path = checkpoint_path
+        self.distributed = distributed
+        rank, ranks = (distributed.rank, distributed.world_size) if distributed else (0, 1)
         self.device = resolve_device(config.device)
-        self.threads = config.threads or os.cpu_count() or 1
+        if distributed:
+            self.device = distributed.device(self.device)
+        self.threads = config.threads or max(1, (os.cpu_count() or 1) // (distributed.local_world_size if distributed else 1))
         if self.device.type == "cpu":
             torch.set_num_threads(self.threads)
         torch.manual_seed(config.seed)
         # two streams: the pairs (subsampling, windows, shuffling) depend on the seed only, so every head
         # trained with one seed sees the same pairs in the same order; noise draws come from the other
-        self.pair_generator = torch.Generator(device=self.device).manual_seed(config.seed)
-        self.generator = torch.Generator(device=self.device).manual_seed(config.seed + NOISE_SEED_OFFSET)
+        self.pair_generator = torch.Generator(device=self.device).manual_seed(config.seed + rank * RANK_SEED_OFFSET)
+        self.generator = torch.Generator(device=self.device).manual_seed(
+            config.seed + NOISE_SEED_OFFSET + rank * RANK_SEED_OFFSET)
         self.head: Head = build_head(config.head, config).to(self.device)
         log_prior = torch.log(torch.tensor(vocab.counts / vocab.total, dtype=torch.float32))
         self.model = build_model(config, len(vocab), self.head, log_prior).to(self.device)
         self.noise = NoiseDistribution(vocab.counts, config.alpha, self.device)
         self.optimizer_name = config.optimizer or self.head.default_optimizer
         self.lr = config.lr if config.lr is not None else self.head.default_lr[self.optimizer_name]
+        fused = config.fused_cpu and FusedSkipGramSGD.supports(self.model, self.head, self.device, self.optimizer_name)
+        self.sync = None
+        if distributed:  # the fused kernel applies updates without gradients: it can only average
+            self.sync = config.sync if config.sync != "auto" else "average" if fused else "gradients"
+            fused = fused and self.sync == "average"
         self.fused = (FusedSkipGramSGD(self.model, self.head, self.noise, self.threads, serial=config.deterministic)
-                      if config.fused_cpu and FusedSkipGramSGD.supports(self.model, self.head, self.device,
-                                                                         self.optimizer_name) else None)
+                      if fused else None)
+        # averaging W models divides each rank's update by W: each rank steps W times as far (the
+        # linear scaling rule, as local SGD does), so the average moves as far as all their updates
+        self.rank_lr_factor = ranks if self.sync == "average" else 1
+        self.dense_gradients = self._dense_gradient_names()
         self.optimizers = [] if self.fused else self._optimizers()  # the fused kernel applies its own SGD
         self.batch_size = config.batch_size or (FusedSkipGramSGD.default_batch_size if self.fused else
                                                 IN_BATCH_SIZE if self.head.request.in_batch else AUTOGRAD_BATCH_SIZE)
         self.held_out = held_out_lines(corpus.n_lines, config.holdout) if config.holdout else None
         self.pairs = PairStream(corpus, len(vocab), vocab.keep_probabilities(config.sample), config.window,
-                                self.batch_size, self.device, self.pair_generator, config.chunk_tokens, self.held_out)
+                                self.batch_size, self.device, self.pair_generator, config.chunk_tokens, self.held_out,
+                                (rank, ranks))
         self.stats = TrainStats(device=str(self.device), threads=self.threads)
         self.start = StreamPosition()
         self.lr_scale = 1.0
@@ -154,15 +178,23 @@ class Trainer:
         self.lr_now = self.lr
         self.last_good: dict | None = None
         self.last_checkpoint_step: int | None = None
+        #: steps taken in lockstep with the other ranks (empty ones included): the averaging clock
+        self.sync_steps = 0
+
+    def _dense_gradient_names(self) -> set[str]:
+        """The parameters whose gradients are dense: the full-vocabulary softmax reads the whole context
+        table (and bias); every other gradient holds only the rows a batch used."""
+        if not self.head.request.full_vocabulary:
+            return set()
+        prefixes = ("output.", "bias.") + (("input.",) if self.model.tied else ())
+        return {name for name, _ in self.model.named_parameters() if name.startswith(prefixes)}
 
     def _optimizers(self) -> list[torch.optim.Optimizer]:
         """SGD takes sparse and dense gradients alike; Adam needs SparseAdam for the sparse ones."""
         if self.optimizer_name == "sgd":
             return [torch.optim.SGD(self.model.parameters(), lr=self.lr)]
-        # the full-vocabulary softmax reads the whole context table (and bias), so their gradients are dense
-        dense_prefixes = (("output.", "bias.") + (("input.",) if self.model.tied else ())
-                          if self.head.request.full_vocabulary else ())
-        sparse = [p for n, p in self.model.named_parameters() if not n.startswith(dense_prefixes)]
+        dense_names = self._dense_gradient_names()
+        sparse = [p for n, p in self.model.named_parameters() if n not in dense_names]
         dense = [p for p in self.model.parameters() if all(p is not s for s in sparse)]
         optimizers: list[torch.optim.Optimizer] = [torch.optim.SparseAdam(sparse, lr=self.lr)]
         if dense:
@@ -170,26 +202,31 @@ class Trainer:
         return optimizers
 
     def _set_lr(self, progress: float) -> float:
-        lr = self.lr * self.lr_scale * max(self.config.min_lr_ratio, 1.0 - progress)
+        lr = self.lr * self.lr_scale * self.rank_lr_factor * max(self.config.min_lr_ratio, 1.0 - progress)
         for optimizer in self.optimizers:
             for group in optimizer.param_groups:
                 group["lr"] = lr
         return lr
 
-    def _step(self, batch: PairBatch, lr: float, autocast) -> torch.Tensor:
-        """One update on a batch; the batch's summed loss as a 0-d tensor on the device."""
+    def _step(self, batch: PairBatch | None, lr: float, autocast) -> torch.Tensor | None:
+        """One update on a batch; the batch's summed loss as a 0-d tensor on the device. ``None``: an
+        empty step of a rank whose shard is used up, which still takes part in the gradient sum."""
         if self.fused is not None:
             return torch.tensor(self.fused.step(batch.centers, batch.contexts, lr, self.generator))
-        with autocast:
-            scores = score_batch(self.model, self.noise, self.head.request, batch.centers, batch.contexts,
-                                 self.generator, self.config.softmax_chunk)
-            loss = self.head(scores).sum()
         for optimizer in self.optimizers:
             optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        loss = None
+        if batch is not None:
+            with autocast:
+                scores = score_batch(self.model, self.noise, self.head.request, batch.centers, batch.contexts,
+                                     self.generator, self.config.softmax_chunk)
+                loss = self.head(scores).sum()
+            loss.backward()
+        if self.sync == "gradients":
+            self.distributed.sum_gradients(self.model, self.dense_gradients)
         for optimizer in self.optimizers:
             optimizer.step()
-        return loss.detach()
+        return None if loss is None else loss.detach()
 
     # -- the training loop -------------------------------------------------------------------------
 
@@ -199,14 +236,17 @@ class Trainer:
         trainer)`` is called after each periodic metrics record (e.g. to evaluate the vectors as they
         train); the time it takes is not counted as training time."""
         config = self.config
+        ranks = self.distributed.world_size if self.distributed else 1
         self.metrics = metrics
         self.on_log = on_log
-        total_words = float(self.corpus.n_tokens) * config.epochs
-        self.budget = min(total_words, float(config.max_words)) if config.max_words else total_words
+        total_words = float(self.pairs.tokens) * config.epochs  # this rank's share
+        self.budget = min(total_words, float(config.max_words) / ranks) if config.max_words else total_words
         if self.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(self.device)
-        self.bar = tqdm(total=int(self.budget), initial=int(self.stats.words), unit="w", unit_scale=True,
-                        disable=not config.progress, dynamic_ncols=True, desc=f"{config.head}")
+        main = self.distributed is None or self.distributed.is_main
+        self.bar = tqdm(total=int(self.budget * ranks), initial=int(self.stats.words * ranks), unit="w",
+                        unit_scale=True, disable=not (config.progress and main), dynamic_ncols=True,
+                        desc=f"{config.head}")
         deterministic_before = (torch.are_deterministic_algorithms_enabled(),
                                 torch.is_deterministic_algorithms_warn_only_enabled())
         if config.deterministic:  # (the first call imports torch's compiler: 2 s, so only when asked)
@@ -221,6 +261,7 @@ class Trainer:
                 while True:
                     try:
                         self._train(signals)
+                        self._synchronise_parameters()
                         self._check_finite(parameters=True)
                         break
                     except NonFinite as event:
@@ -233,6 +274,10 @@ class Trainer:
             self._log(time.perf_counter() - self.started)
         stats = self.stats  # a back-off replaces it with the restored one
         stats.seconds = time.perf_counter() - self.started
+        if self.distributed:  # the job's totals, and proof that the ranks hold one model
+            stats.words, stats.pairs = self.distributed.sum(stats.words), int(self.distributed.sum(stats.pairs))
+            stats.ranks, stats.sync = ranks, self.sync
+            stats.rank_parameter_spread = self.distributed.spread(self.model)
         stats.words_per_second = stats.words / max(stats.seconds, 1e-9)
         stats.pairs_per_second = stats.pairs / max(stats.seconds, 1e-9)
         stats.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -245,40 +290,58 @@ class Trainer:
         stats.deterministic = config.deterministic
         return stats
 
+    def _synchronise_parameters(self) -> None:
+        """--sync average: average the ranks' parameters (at each period, before a checkpoint, at the end)."""
+        if self.sync == "average":
+            self.distributed.average_parameters(self.model)
+
     def _train(self, signals: StopSignals) -> None:
         """Train from :attr:`start` to the end of the budget; raise :class:`NonFinite` when a check fails."""
         config, stats = self.config, self.stats
         autocast = torch.autocast("cuda", dtype=torch.bfloat16) if self.device.type == "cuda" else nullcontext()
-        for batch in self.pairs.batches(config.epochs, self.start):
+        batches = self.pairs.batches(config.epochs, self.start)
+        while True:
             progress = stats.words / self.budget
             if config.max_seconds:
                 progress = max(progress, (time.perf_counter() - self.started) / config.max_seconds)
-            if progress >= 1.0:
-                break
-            stats.words += batch.tokens
-            n = batch.centers.shape[0]
-            if n:
-                self.lr_now = self._set_lr(progress)
-                loss = self._step(batch, self.lr_now, autocast)
-                self.loss_sum += loss
-                stats.steps += 1
-                stats.pairs += n
-                self.loss_pairs += n
-                bad = ~torch.isfinite(loss) & (self.first_bad_step < 0)
-                self.first_bad_step = torch.where(bad, stats.steps, self.first_bad_step)
+            batch = next(batches, None) if progress < 1.0 else None
             now = time.perf_counter()
-            if now - self.last_log >= config.log_every_seconds:
+            flags = {"has_batch": batch is not None, "signal": signals.received is not None,
+                     "log": now - self.last_log >= config.log_every_seconds, "checkpoint": self._checkpoint_due(now),
+                     "non_finite": self.first_bad_step >= 0}
+            if self.distributed:  # lockstep: every rank takes the same branches below
+                flags, progress = self.distributed.agree(flags, progress)
+                if flags["non_finite"]:
+                    raise NonFinite(max(int(self.first_bad_step), stats.steps), "the loss is not finite on a rank")
+            if not flags["has_batch"]:
+                break
+            n = 0 if batch is None else batch.centers.shape[0]
+            if batch is not None:
+                stats.words += batch.tokens
+            if n or self.sync == "gradients":
+                self.lr_now = self._set_lr(progress)
+                loss = self._step(batch if n else None, self.lr_now, autocast)
+                if n:
+                    self.loss_sum += loss
+                    stats.steps += 1
+                    stats.pairs += n
+                    self.loss_pairs += n
+                    bad = ~torch.isfinite(loss) & (self.first_bad_step < 0)
+                    self.first_bad_step = torch.where(bad, stats.steps, self.first_bad_step)
+            self.sync_steps += 1
+            if self.sync == "average" and self.sync_steps % config.average_every == 0:
+                self._synchronise_parameters()
+            if flags["log"]:
                 self._log(now - self.started)
                 if self.on_log is not None:
                     self.on_log(stats.history[-1], self)
                     self.started += time.perf_counter() - now
                 self.last_log = time.perf_counter()
-            if signals.received is not None:
-                self._interrupt(signals.received)
-            if self._checkpoint_due(now):
+            if flags["signal"]:
+                self._interrupt(signals.received or signal.SIGTERM)
+            if flags["checkpoint"]:
                 self.checkpoint()
-            self.bar.update(int(stats.words) - self.bar.n)
-        self.bar.update(int(stats.words) - self.bar.n)
+            self.bar.update(int(stats.words * self.bar.total / self.budget) - self.bar.n)
 
     def _log(self, elapsed: float) -> None:
         """Append one metrics record (mean loss since the last one); check the losses were finite."""
@@ -306,7 +369,7 @@ class Trainer:
     def _check_finite(self, parameters: bool) -> None:
         """Raise :class:`NonFinite` if a loss since the last check (or, with ``parameters``, a
         parameter) is not finite."""
-        first_bad = int(self.first_bad_step)
+        first_bad = int(self.first_bad_step) if self.distributed is None else -1  # ranks agree on it in _train
         if first_bad >= 0:
             raise NonFinite(first_bad, "the loss is not finite")
         if parameters and not all(torch.isfinite(p).all() for p in self.model.parameters()):
@@ -352,12 +415,18 @@ class Trainer:
 
     def checkpoint(self) -> None:
         """Capture the state (after checking it is finite), keep it for back-off, write it to
-        :attr:`checkpoint_path` when there is one."""
+        :attr:`checkpoint_path` when there is one. Under torchrun every rank calls this at the same
+        step; rank 0 gathers the ranks' own parts (generators, stream positions, optimizer states)
+        and writes one file."""
+        self._synchronise_parameters()
         self._check_finite(parameters=True)
         state = self._capture()
         if self.config.nan_policy == "backoff":
             self.last_good = state
-        if self.checkpoint_path is not None:
+        if self.distributed:
+            parts = self.distributed.gather({k: v for k, v in state.items() if k != "model"})
+            state = {**state, "ranks": parts} if self.distributed.is_main else None
+        if self.checkpoint_path is not None and state is not None:
             save_state(self.checkpoint_path, state)
         self.last_checkpoint_step = self.stats.steps
         self.last_checkpoint_time = time.perf_counter()
@@ -395,11 +464,18 @@ class Trainer:
             "loss_sum": float(self.loss_sum),
             "loss_pairs": self.loss_pairs,
             "metrics_bytes": self.metrics.tell() if self.metrics is not None else 0,
+            "sync_steps": self.sync_steps,
         }
 
     def restore(self, state: dict) -> None:
         """Continue from a captured state (a checkpoint of this run: same settings and corpus)."""
-        mine, theirs = self.config.to_dict(), state["config"]
+        if "ranks" in state:  # written by a torchrun job: this rank's part, and the one model
+            ranks = len(state["ranks"])
+            if ranks != (self.distributed.world_size if self.distributed else 1):
+                raise W2VError(f"the checkpoint was written by {ranks} processes; resume it with "
+                               f"torchrun --nproc_per_node ... giving {ranks} in all")
+            state = {**state, **state["ranks"][self.distributed.rank]}
+        mine, theirs = self.config.to_dict(), TrainConfig.from_dict(state["config"]).to_dict()  # (new fields: defaults)
         changed = sorted(k for k in set(mine) | set(theirs)
                          if k not in RESUMABLE_OVERRIDES and mine.get(k) != theirs.get(k))
         if changed:
@@ -427,4 +503,5 @@ class Trainer:
         self.loss_pairs = state["loss_pairs"]
         self.first_bad_step.fill_(-1)
         self.metrics_bytes = state["metrics_bytes"]
+        self.sync_steps = state["sync_steps"]
         self.last_checkpoint_step = self.stats.steps

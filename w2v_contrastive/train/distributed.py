@@ -1,0 +1,147 @@
+"""Data-parallel training with ``torch.distributed``, launched by ``torchrun``.
+
+    torchrun --nproc_per_node=2 -m w2v_contrastive train --corpus big.txt --out runs/sgns
+    torchrun --nnodes=2 --node_rank=0 --nproc_per_node=8 --rdzv_backend=c10d \\
+             --rdzv_endpoint=host0:29500 -m w2v_contrastive train ...   # on each node
+
+Each rank trains on its own contiguous shard of the corpus lines (about the same number of
+tokens each). The parameters stay consistent in one of two ways (``--sync``):
+
+- ``gradients``: after every backward pass the gradients are summed over the ranks with
+  ``all_reduce`` (sparse row gradients stay sparse on gloo), so every rank applies the same update:
+  one SGD step over the union of the ranks' batches, as one process with a ``world_size`` times
+  larger batch would take. Needs the autograd path.
+- ``average``: each rank trains on its own (local SGD; the fused CPU kernel included) and every
+  ``--average-every`` steps the parameters are averaged with torch's
+  ``model_averaging.utils.average_parameters``. One collective per period instead of per step, at
+  the price of ranks drifting apart in between.
+
+The ranks move in lockstep: once per step they agree (one small ``all_reduce``) on whether any rank
+still has a batch, on the learning-rate progress, and on whether to log, checkpoint, stop on a
+signal or back off after a non-finite loss, so every collective is entered by every rank. A rank
+whose shard is used up takes empty steps until the others finish.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.distributed as dist
+
+from ..errors import W2VError
+
+#: the flags agreed on at every step, in the order of :meth:`Distributed.agree`'s vector
+FLAGS = ("has_batch", "signal", "log", "checkpoint", "non_finite")
+
+
+@dataclass
+class Distributed:
+    """This process's place in the job."""
+
+    rank: int
+    world_size: int
+    local_rank: int
+    local_world_size: int
+    backend: str
+
+    @classmethod
+    def from_environment(cls, device: str) -> "Distributed | None":
+        """The job torchrun started this process in (None when it runs alone); joins its process group."""
+        world_size = int(os.environ.get("WORLD_SIZE", "1"))
+        if world_size <= 1:
+            return None
+        cuda = device.startswith("cuda") or (device == "auto" and torch.cuda.is_available())
+        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        if cuda:
+            torch.cuda.set_device(local_rank)
+        if not dist.is_initialized():
+            try:
+                dist.init_process_group("nccl" if cuda else "gloo")
+            except Exception as exc:  # rendezvous errors come in many types
+                raise W2VError(f"cannot join the torch.distributed job: {str(exc).splitlines()[0]}") from None
+        return cls(dist.get_rank(), dist.get_world_size(), local_rank,
+                   int(os.environ.get("LOCAL_WORLD_SIZE", str(world_size))), dist.get_backend())
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def collective_device(self) -> torch.device:
+        """Where small tensors for collectives live: NCCL only moves GPU tensors."""
+        return torch.device("cuda", self.local_rank) if self.backend == "nccl" else torch.device("cpu")
+
+    def device(self, device: torch.device) -> torch.device:
+        """This rank's device: its own GPU (by local rank) on CUDA."""
+        return torch.device("cuda", self.local_rank) if device.type == "cuda" else device
+
+    def barrier(self) -> None:
+        dist.barrier()
+
+    def broadcast(self, value: Any) -> Any:
+        """Rank 0's ``value`` on every rank."""
+        box = [value]
+        dist.broadcast_object_list(box, src=0)
+        return box[0]
+
+    def gather(self, value: Any) -> list | None:
+        """Every rank's ``value``, in rank order, on rank 0 (None elsewhere)."""
+        values = [None] * self.world_size if self.is_main else None
+        dist.gather_object(value, values, dst=0)
+        return values
+
+    def agree(self, flags: dict[str, bool | torch.Tensor], progress: float) -> tuple[dict[str, bool], float]:
+        """Each flag true if it is on any rank; the furthest learning-rate progress of all ranks."""
+        device = self.collective_device
+        values = torch.stack([torch.as_tensor(flags[name], dtype=torch.float64).to(device) for name in FLAGS]
+                             + [torch.tensor(progress, dtype=torch.float64, device=device)])
+        dist.all_reduce(values, op=dist.ReduceOp.MAX)
+        agreed = values.tolist()
+        return dict(zip(FLAGS, (bool(v) for v in agreed))), agreed[-1]
+
+    def sum_gradients(self, model: torch.nn.Module, dense: set[str]) -> None:
+        """All-reduce (sum) every parameter's gradient; a rank without one (an empty step) adds zeros
+        of the same kind: dense for the parameters named in ``dense``, sparse rows for the others."""
+        for name, parameter in model.named_parameters():
+            grad = parameter.grad
+            if grad is None:
+                grad = (torch.zeros_like(parameter) if name in dense else
+                        torch.sparse_coo_tensor(torch.zeros(1, 0, dtype=torch.int64, device=parameter.device),
+                                                parameter.new_zeros((0, *parameter.shape[1:])), parameter.shape))
+            elif grad.is_sparse:
+                grad = grad.coalesce()
+            if grad.is_sparse and self.backend != "gloo":
+                raise W2VError(f"the {self.backend} backend cannot all-reduce sparse gradients; use --sync average")
+            dist.all_reduce(grad)
+            parameter.grad = grad
+
+    def average_parameters(self, model: torch.nn.Module) -> None:
+        """Replace every parameter by its mean over the ranks (torch's model-averaging utility), in
+        place: the fused CPU kernel holds views of the parameters' storage, which must stay theirs."""
+        from torch.distributed.algorithms.model_averaging.utils import average_parameters
+
+        parameters = list(model.parameters())
+        storages = [parameter.data for parameter in parameters]
+        average_parameters(parameters, dist.group.WORLD)  # (it rebinds .data to slices of one flat tensor)
+        with torch.no_grad():
+            for parameter, storage in zip(parameters, storages):
+                storage.copy_(parameter.data)
+                parameter.data = storage
+
+    def sum(self, value: float) -> float:
+        total = torch.tensor([value], dtype=torch.float64, device=self.collective_device)
+        dist.all_reduce(total)
+        return float(total)
+
+    def spread(self, model: torch.nn.Module) -> float:
+        """The largest difference between two ranks' copies of any parameter (0: one consistent model)."""
+        largest = 0.0
+        for parameter in model.parameters():
+            high, low = parameter.detach().clone(), parameter.detach().clone()
+            dist.all_reduce(high, op=dist.ReduceOp.MAX)
+            dist.all_reduce(low, op=dist.ReduceOp.MIN)
+            largest = max(largest, float((high - low).max()))
+        return largest
