@@ -147,8 +147,12 @@ class Trainer:
         self.lr = config.lr if config.lr is not None else self.head.default_lr[self.optimizer_name]
         fused = config.fused_cpu and FusedSkipGramSGD.supports(self.model, self.head, self.device, self.optimizer_name)
         self.sync = None
-        if distributed:  # the fused kernel applies updates without gradients: it can only average
-            self.sync = config.sync if config.sync != "auto" else "average" if fused else "gradients"
+        if distributed:  # the fused kernel applies updates without gradients, and NCCL sums no sparse ones
+            can_sum = distributed.backend == "gloo" and not fused
+            self.sync = config.sync if config.sync != "auto" else "gradients" if can_sum else "average"
+            if self.sync == "gradients" and distributed.backend != "gloo":
+                raise W2VError(f"--sync gradients needs the gloo backend (CPU): {distributed.backend} cannot "
+                               "all-reduce the sparse row gradients; use --sync average")
             fused = fused and self.sync == "average"
         self.fused = (FusedSkipGramSGD(self.model, self.head, self.noise, self.threads, serial=config.deterministic)
                       if fused else None)
