@@ -49,14 +49,19 @@ def test_two_processes_train_one_model_as_good_as_one_process(tmp_path, cache_di
         assert abs(two_processes[benchmark] - value) < 0.03, (benchmark, two_processes, one_process)
 
 
-def test_gradient_sync_applies_one_update_on_every_rank(tmp_path, cache_dir):
-    out = str(tmp_path / "gradients")
-    proc = torchrun("--out", out, "--cache-dir", cache_dir, "--sync", "gradients", "--epochs", "3")
+def test_compare_runs_each_head_under_torchrun_with_gradient_sync(tmp_path, cache_dir):
+    out = str(tmp_path / "compare")
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m",
+               "w2v_contrastive", "compare", "--heads", "negative-sampling", "--out", out, "--no-analogy",
+               "--sync", "gradients", "--holdout", "0", "--cache-dir", cache_dir, *ARGS, "--epochs", "2"]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert proc.returncode == 0, proc.stderr[-2000:]
-    training = json.load(open(os.path.join(out, "config.json")))["training"]
-    assert training["sync"] == "gradients" and not training["fused_cpu"]
-    assert training["rank_parameter_spread"] == 0.0
-    assert rho(load(out))["simlex999"] > 0.07  # it learns (random vectors: 0.00 +- 0.03; 1 process: 0.13)
+    assert proc.stdout.count("| negative-sampling |") == 2  # rank 0 prints the tables once
+    run = json.load(open(os.path.join(out, "runs", "negative-sampling-seed0.json")))
+    training = run["training"]
+    assert training["ranks"] == 2 and training["sync"] == "gradients" and not training["fused_cpu"]
+    assert training["rank_parameter_spread"] == 0.0  # one update, applied on every rank
+    assert run["similarity"]["simlex999"]["spearman"] > 0.07  # it learns (random: 0.00 +- 0.03; 1 process: 0.13)
 
 
 def test_a_torchrun_job_resumes_from_its_checkpoint(tmp_path, cache_dir):
