@@ -17,9 +17,9 @@ SETTINGS = {"dim": 50, "epochs": 10, "sample": 1e-3, "min_count": 2}
 ARGS = ["--corpus", SMALL_CORPUS, "--dim", "50", "--epochs", "10", "--sample", "1e-3", "--min-count", "2", "--no-progress"]
 
 
-def torchrun(*args, **popen):
+def torchrun(*args, command="train", settings=tuple(ARGS), **popen):
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-               "-m", "w2v_contrastive", "train", *ARGS, *args]
+               "-m", "w2v_contrastive", command, *settings, *args]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     if popen:
         return subprocess.Popen(command, env=env, **popen)
@@ -51,10 +51,8 @@ def test_two_processes_train_one_model_as_good_as_one_process(tmp_path, cache_di
 
 def test_compare_runs_each_head_under_torchrun_with_gradient_sync(tmp_path, cache_dir):
     out = str(tmp_path / "compare")
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m",
-               "w2v_contrastive", "compare", "--heads", "negative-sampling", "--out", out, "--no-analogy",
-               "--sync", "gradients", "--holdout", "0", "--cache-dir", cache_dir, *ARGS, "--epochs", "2"]
-    proc = subprocess.run(command, capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    proc = torchrun("--heads", "negative-sampling", "--out", out, "--no-analogy", "--sync", "gradients", "--holdout", "0",
+                    "--cache-dir", cache_dir, "--epochs", "2", command="compare")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.count("| negative-sampling |") == 2  # rank 0 prints the tables once
     run = json.load(open(os.path.join(out, "runs", "negative-sampling-seed0.json")))
@@ -76,9 +74,7 @@ def test_a_torchrun_job_resumes_from_its_checkpoint(tmp_path, cache_dir):
     proc.send_signal(signal.SIGTERM)  # torchrun passes it on to both workers
     proc.communicate(timeout=120)
     assert proc.returncode != 0 and not os.path.exists(out) and os.path.exists(state)
-    resumed = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-                              "-m", "w2v_contrastive", "train", "--resume", out, "--no-progress"],
-                             capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    resumed = torchrun("--resume", out, "--no-progress", settings=())
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     training = json.load(open(os.path.join(out, "config.json")))["training"]
     assert training["ranks"] == 2 and training["rank_parameter_spread"] == 0.0

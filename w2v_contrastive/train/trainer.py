@@ -244,7 +244,8 @@ class Trainer:
         self.metrics = metrics
         self.on_log = on_log
         total_words = float(self.pairs.tokens) * config.epochs  # this rank's share
-        self.budget = min(total_words, float(config.max_words) / ranks) if config.max_words else total_words
+        # (at least one word: a rank whose shard is empty, in a corpus of fewer lines than ranks, divides by it)
+        self.budget = max(1.0, min(total_words, float(config.max_words) / ranks) if config.max_words else total_words)
         if self.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(self.device)
         main = self.distributed is None or self.distributed.is_main
