@@ -112,7 +112,7 @@ def test_divergence_stops_naming_step_head_and_learning_rate_and_keeps_the_check
     message = str(error.value)
     assert message.startswith("step ") and "the loss is not finite" in message
     assert "nce head diverged" in message and "learning rate 30 is probably too high" in message
-    assert f"last good checkpoint (step " in message and "--nan-policy backoff" in message
+    assert "last good checkpoint (step " in message and "--nan-policy backoff" in message
     assert not os.path.exists(out)
     kept = load_state(os.path.join(out + ".partial", STATE_FILE))
     assert f"last good checkpoint (step {kept['stats']['steps']})" in message
