@@ -69,6 +69,15 @@ class EncodedCorpus:
     def n_lines(self) -> int:
         return int(self.line_starts.shape[0] - 1)
 
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """Token ids [start, stop) as a fresh array. A cached corpus is read from its file, not through
+        the memory map, so a pass over a corpus larger than RAM leaves no mapped pages behind and the
+        process's resident memory does not grow with the corpus."""
+        if self.directory is None:
+            return np.array(self.tokens[start:stop])
+        return np.fromfile(os.path.join(self.directory, "tokens.int32"), dtype=np.int32, count=stop - start,
+                           offset=4 * start)
+
 
 def cache_key(source: CorpusSource, options: TokenizerOptions) -> str | None:
     fingerprint = source.fingerprint()

@@ -99,7 +99,7 @@ class PairStream:
     def chunk_pairs(self, first_line: int, end_line: int) -> tuple[torch.Tensor, torch.Tensor]:
         """All (center, context) pairs of lines [first_line, end_line), in corpus order."""
         starts = self.corpus.line_starts[first_line : end_line + 1]
-        ids = torch.from_numpy(np.asarray(self.corpus.tokens[starts[0] : starts[-1]], dtype=np.int64)).to(self.device)
+        ids = torch.from_numpy(self.corpus.read(int(starts[0]), int(starts[-1])).astype(np.int64)).to(self.device)
         lengths = torch.from_numpy(np.diff(starts)).to(self.device)
         line = torch.repeat_interleave(torch.arange(len(lengths), device=self.device), lengths)
         known = ids < self.vocab_size
