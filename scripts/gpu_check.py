@@ -1,6 +1,7 @@
 """One prepared GPU check: train every head on a corpus on CUDA (bf16 autocast), evaluate, write JSON.
 
     python scripts/gpu_check.py --corpus data/gutenberg-mid.txt.xz --out $OUT/gpu.json
+    bash scripts/gpu_check.sh OUT_DIR [CORPUS] [WHEELS_DIR]     # the prepared device run (every head)
 
 Each run's words/s, pairs/s, peak GPU memory and WS353/SimLex/MEN rho go into one JSON file,
 written after every run so a time-out still leaves the finished ones. First, two identical
@@ -27,6 +28,10 @@ PLAN = [
     ("infonce", {"batch_size": 16384}),
     ("infonce", {"batch_size": 8192, "in_batch_negatives": True, "negatives": 0, "temperature": 0.5}),
     ("softmax", {"batch_size": 4096, "dim": 300}),
+    ("contrastive", {}),
+    ("triplet", {}),
+    ("lifted-structured", {}),
+    ("n-pair", {}),
 ]
 
 

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The prepared check for a single-GPU machine: every head on CUDA (bf16 autocast), a determinism
+# check, JSON under OUT_DIR, in under 8 minutes. Nothing is fetched: packages the machine lacks
+# come as wheels in WHEELS_DIR (default .whl), the corpus as a file that travels with the tree.
+#
+#   bash scripts/gpu_check.sh OUT_DIR [CORPUS] [WHEELS_DIR]
+#
+# From a session with the device tool (gutenberg-large is 37 MB, under the 64 MiB a call carries):
+#   echo /.gpu/ >> .git/info/exclude; mkdir -p .gpu; cp ../shared/data/corpora/gutenberg-large.txt.xz .gpu/
+#   run(command="bash scripts/gpu_check.sh $OUT .gpu/gutenberg-large.txt.xz", carry=[".gpu"], timeout_s=540)
+set -euo pipefail
+out=${1:?usage: gpu_check.sh OUT_DIR [CORPUS] [WHEELS_DIR]}
+corpus=${2:-data/gutenberg-mid.txt.xz}
+wheels=${3:-.whl}
+mkdir -p "$out"
+if compgen -G "$wheels/*.whl" > /dev/null; then
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site "$wheels"/*.whl
+    export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
+fi
+export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
+nvidia-smi > "$out/nvidia-smi.txt" 2>&1 || true
+python3 -c "import torch, numba, tokenizers; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())" \
+    | tee "$out/versions.txt"
+# 1 epoch of a 25M-token corpus per head; runs left when 380 s have passed are skipped, so it ends in time
+timeout 450 python3 scripts/gpu_check.py --corpus "$corpus" --epochs 1 --seconds 380 --out "$out/gpu.json" \
+    2>&1 | tee "$out/log.txt"
