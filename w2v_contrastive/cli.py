@@ -86,14 +86,15 @@ def _add_train_arguments(parser: argparse.ArgumentParser, one_head: bool = True)
     reliability.add_argument("--nan-policy", choices=["stop", "backoff"], default=defaults.nan_policy,
                              help="on a non-finite loss: stop (keeping the last checkpoint), or halve the learning "
                                   "rate, reload the last good state and continue")
-    parallel = parser.add_argument_group("torchrun jobs (several processes; README, Multi-GPU and multi-node)")
-    parallel.add_argument("--sync", choices=["auto", "gradients", "average"], default=defaults.sync,
-                          help="keep the ranks' parameters equal by summing gradients every step, or by averaging "
-                               "the parameters every --average-every steps (auto: average for the fused CPU kernel)")
-    parallel.add_argument("--average-every", type=int, default=defaults.average_every, metavar="K",
-                          help="steps between parameter averages with --sync average (16)")
     reliability.add_argument("--deterministic", action="store_true",
                              help="bit-identical results for a seed on the CPU (the fused kernel runs on one thread)")
+    parallel = parser.add_argument_group("torchrun jobs (several processes; README, Several processes, GPUs and nodes)")
+    parallel.add_argument("--sync", choices=["auto", "gradients", "average"], default=defaults.sync,
+                          help="keep the ranks' parameters equal by summing gradients every step, or by averaging "
+                               "the parameters every --average-every steps (auto: gradients for autograd heads on "
+                               "CPU; average for the fused CPU kernel and on GPUs)")
+    parallel.add_argument("--average-every", type=int, default=defaults.average_every, metavar="K",
+                          help="steps between parameter averages with --sync average (16)")
 
 
 def _settings(args: argparse.Namespace) -> dict:
@@ -273,10 +274,11 @@ def _leave_process_group() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if threading.current_thread() is threading.main_thread():
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    if in_main_thread:
         # SIGTERM unwinds like Ctrl-C, so half-built caches and work folders are cleaned up (training
         # itself turns both signals into a checkpoint and a clean stop: train/checkpoint.py)
-        signal.signal(signal.SIGTERM, _terminate)
+        previous_handler = signal.signal(signal.SIGTERM, _terminate)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="warning: %(message)s",
                         stream=sys.stderr)
     try:
@@ -288,6 +290,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as exc:
         print(f"error: interrupted ({exc or 'SIGINT'})", file=sys.stderr)
         return 143 if str(exc) == "SIGTERM" else 130
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous_handler)
     return 0
 
 
