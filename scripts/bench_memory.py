@@ -15,9 +15,10 @@ import datetime
 import json
 import os
 import resource
-import subprocess
 import sys
 import tempfile
+
+from benchlib import in_own_process, write_json
 
 
 def measure(corpus: str, cache_dir: str, max_words: int | None) -> dict:
@@ -52,13 +53,9 @@ def main() -> int:
         return 0
     rows = []
     for step in ["encode", *args.max_words.split(",")]:
-        done = subprocess.run([sys.executable, __file__, "--corpus", args.corpus, "--cache-dir", cache_dir,
-                               "--worker", step], check=True, capture_output=True, text=True)
-        rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        rows.append(in_own_process(__file__, "--corpus", args.corpus, "--cache-dir", cache_dir, "--worker", step))
         print(json.dumps(rows[-1]), flush=True)
-    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
-    with open(args.out, "w", encoding="utf-8") as handle:
-        json.dump({"rows": rows}, handle, indent=1)
+    write_json(args.out, {"rows": rows})
     return 0
 
 

@@ -16,10 +16,10 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
 import resource
-import subprocess
 import sys
+
+from benchlib import in_own_process, write_json
 
 
 def worker(vocab: int, dim: int, batch: int, chunk: int, steps: int) -> dict:
@@ -61,14 +61,10 @@ def main() -> int:
         return 0
     rows = []
     for chunk in (int(c) for c in args.chunks.split(",")):
-        done = subprocess.run([sys.executable, __file__, "--worker", "--vocab", str(args.vocab), "--dim", str(args.dim),
-                               "--batch", str(args.batch), "--steps", str(args.steps), "--chunk", str(chunk)],
-                              check=True, capture_output=True, text=True)
-        rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        rows.append(in_own_process(__file__, "--worker", "--vocab", str(args.vocab), "--dim", str(args.dim),
+                                   "--batch", str(args.batch), "--steps", str(args.steps), "--chunk", str(chunk)))
         print(json.dumps(rows[-1]), flush=True)
-    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
-    with open(args.out, "w", encoding="utf-8") as handle:
-        json.dump({"rows": rows}, handle, indent=1)
+    write_json(args.out, {"rows": rows})
     return 0
 
 

@@ -22,6 +22,8 @@ import subprocess
 import sys
 import time
 
+from benchlib import in_own_process
+
 BENCHMARKS = ("wordsim353", "simlex999", "men3k")
 
 
@@ -95,9 +97,7 @@ def main() -> int:
         for engine in engines:
             spec = {"engine": engine, "corpus": args.corpus, "cache_dir": args.cache_dir, "seed": repeat,
                     "settings": settings}
-            output = subprocess.run([sys.executable, __file__, "--worker", json.dumps(spec)], check=True,
-                                    capture_output=True, text=True).stdout
-            run = json.loads(output.strip().splitlines()[-1])
+            run = in_own_process(__file__, "--worker", json.dumps(spec))
             run["repeat"] = repeat
             runs.append(run)
             print(json.dumps(run), flush=True)

@@ -1,0 +1,21 @@
+"""What the benchmark scripts share: each measurement in a fresh process, JSON out."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+
+def in_own_process(script: str, *args: str) -> dict:
+    """Run ``script`` with ``args`` in a fresh Python process (so its peak RSS is its own) and return
+    the JSON object on the last line it prints."""
+    output = subprocess.run([sys.executable, script, *args], check=True, capture_output=True, text=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def write_json(path: str, report: dict) -> None:
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(report, handle, indent=1)
