@@ -163,3 +163,19 @@ def test_a_damaged_cache_is_detected_by_its_checksum_and_rebuilt(tmp_path, caplo
     rebuilt = prepare_corpus(SMALL_CORPUS, cache_dir=cache)
     assert not rebuilt.from_cache and "damaged or stale; rebuilding it" in caplog.text
     assert np.array_equal(np.asarray(rebuilt.tokens), tokens)
+
+
+def test_a_run_on_in_memory_texts_resumes_only_when_given_them_again(tmp_path):
+    texts = [" ".join(f"w{(i * j) % 97}" for j in range(40)) for i in range(200)]  # sentences, not file names
+    out = str(tmp_path / "texts")
+
+    def stop(record, trainer):
+        if trainer.last_checkpoint_step is not None:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(texts, "negative-sampling", out, dim=8, min_count=1, checkpoint_every=1, log_every_seconds=0.0,
+              on_log=stop, progress=False)
+    with pytest.raises(W2VError, match="in-memory texts, not files; pass the same corpus again"):
+        resume(out)
+    assert resume(out, texts).stats.words == pytest.approx(5 * 200 * 40)

@@ -24,7 +24,7 @@ import torch
 
 from .config import DEFAULT_CORPUS, TokenizerOptions, TrainConfig
 from .corpus.cache import EncodedCorpus, load_or_build
-from .corpus.readers import CorpusSource
+from .corpus.readers import CorpusSource, named_paths
 from .corpus.vocab import Vocabulary
 from .errors import W2VError
 from .eval.analogy import evaluate_analogies
@@ -153,13 +153,8 @@ def resume(out: str | os.PathLike, corpus: Any = None, *, text_column: str | Non
 
 def _source_record(corpus: Any, text_column: str, cache_dir: str | None) -> dict:
     """What a checkpoint records to find the corpus again: its paths, when it was read from files."""
-    paths = None
-    if isinstance(corpus, (str, os.PathLike)) or (isinstance(corpus, (list, tuple)) and corpus
-                                                   and all(isinstance(c, (str, os.PathLike)) for c in corpus)):
-        paths = [os.path.abspath(os.fspath(c)) for c in ([corpus] if isinstance(corpus, (str, os.PathLike)) else corpus)]
-    elif corpus is None:
-        paths = [DEFAULT_CORPUS]
-    return {"paths": paths, "text_column": text_column,
+    paths = named_paths(DEFAULT_CORPUS if corpus is None else corpus)
+    return {"paths": [os.path.abspath(p) for p in paths] if paths else None, "text_column": text_column,
             "cache_dir": os.path.abspath(cache_dir) if cache_dir else None}
 
 

@@ -125,13 +125,11 @@ class CorpusSource:
         A string or path, or a list of them without whitespace, names files or directories; a
         ``datasets.Dataset`` is read by its ``text_column``; any other iterable is taken as texts.
         """
-        if isinstance(corpus, (str, os.PathLike)):
-            corpus = [corpus]
         if _is_dataset(corpus):
             return cls(dataset=corpus, text_column=text_column, encoding_errors=encoding_errors)
-        if isinstance(corpus, (list, tuple)) and corpus and all(_is_path_like(c) for c in corpus):
-            return cls(paths=tuple(expand_paths([os.fspath(c) for c in corpus])), text_column=text_column,
-                       encoding_errors=encoding_errors)
+        paths = named_paths(corpus)
+        if paths is not None:
+            return cls(paths=tuple(expand_paths(paths)), text_column=text_column, encoding_errors=encoding_errors)
         if isinstance(corpus, Iterable):
             return cls(texts=corpus, text_column=text_column, encoding_errors=encoding_errors)
         raise W2VError(f"corpus must be paths, a datasets.Dataset or an iterable of strings, not {type(corpus).__name__}")
@@ -174,6 +172,16 @@ class CorpusSource:
                 yield from _dataset_lines(_load_local_dataset(path, dataset_format), self.text_column, path)
             else:
                 yield from iter_file_lines(path, self.encoding_errors)
+
+
+def named_paths(corpus: Any) -> list[str] | None:
+    """The paths ``corpus`` names (a string or path, or a list of them without whitespace), or None
+    when it is something else (texts, a dataset)."""
+    if isinstance(corpus, (str, os.PathLike)):
+        corpus = [corpus]
+    if isinstance(corpus, (list, tuple)) and corpus and all(_is_path_like(c) for c in corpus):
+        return [os.fspath(c) for c in corpus]
+    return None
 
 
 def _is_path_like(item: Any) -> bool:

@@ -42,10 +42,6 @@ class StreamPosition:
     batches: int = 0
     chunk_rng_state: torch.Tensor | None = field(default=None, repr=False)
 
-    def to_dict(self) -> dict:
-        return {"epoch": self.epoch, "chunk": self.chunk, "batches": self.batches,
-                "chunk_rng_state": self.chunk_rng_state}
-
 
 #: the held-out documents depend on this fixed seed only, so every run on a corpus holds out the same ones
 HOLDOUT_SEED = 20161205

@@ -312,9 +312,9 @@ class Trainer:
             batch = next(batches, None) if progress < 1.0 else None
             now = time.perf_counter()
             flags = {"has_batch": batch is not None, "signal": signals.received is not None,
-                     "log": now - self.last_log >= config.log_every_seconds, "checkpoint": self._checkpoint_due(now),
-                     "non_finite": self.first_bad_step >= 0}
+                     "log": now - self.last_log >= config.log_every_seconds, "checkpoint": self._checkpoint_due(now)}
             if self.distributed:  # lockstep: every rank takes the same branches below
+                flags["non_finite"] = self.first_bad_step >= 0  # (alone, it is read only at logs and checkpoints)
                 flags, progress = self.distributed.agree(flags, progress)
                 if flags["non_finite"]:
                     raise NonFinite(max(int(self.first_bad_step), stats.steps), "the loss is not finite on a rank")
@@ -463,7 +463,7 @@ class Trainer:
             "pair_rng": self.pair_generator.get_state(),
             "noise_rng": self.generator.get_state(),
             "torch_rng": torch.get_rng_state(),
-            "position": self.pairs.position.to_dict(),
+            "position": dataclasses.asdict(self.pairs.position),
             "stats": stats,
             "lr_scale": self.lr_scale,
             "loss_sum": float(self.loss_sum),
