@@ -217,9 +217,12 @@ def _build(source: CorpusSource, options: TokenizerOptions, directory: str) -> N
         order = sorted(range(len(raw_words)), key=lambda i: (-counts[i], raw_words[i]))
         new_id = np.empty(len(raw_words), dtype=np.int32)
         new_id[order] = np.arange(len(order), dtype=np.int32)
+        tokens_crc32 = 0  # of the renumbered file, as it is written (no second read)
         for start, chunk in _token_chunks(handle, n_tokens):
+            renumbered = new_id[chunk]
             handle.seek(4 * start)
-            new_id[chunk].tofile(handle)
+            renumbered.tofile(handle)
+            tokens_crc32 = zlib.crc32(renumbered, tokens_crc32)
     lengths = np.concatenate(line_lengths) if line_lengths else np.zeros(0, np.int64)
     starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     starts.tofile(os.path.join(directory, "lines.int64"))
@@ -234,7 +237,7 @@ def _build(source: CorpusSource, options: TokenizerOptions, directory: str) -> N
         "n_lines": int(len(lengths)),
         "n_types": len(words),
         "vocab_sha256": words_digest(words),
-        "tokens_crc32": file_crc32(raw_tokens_path),
+        "tokens_crc32": tokens_crc32,
         "lines_crc32": file_crc32(os.path.join(directory, "lines.int64")),
         "replaced_bytes": replaced[0],
         "seconds": time.perf_counter() - started,
