@@ -5,7 +5,7 @@ import torch
 
 from w2v_contrastive import HEADS, TrainConfig
 from w2v_contrastive.heads import ScoreRequest, Scores, build_head, score_batch
-from w2v_contrastive.model import SkipGram
+from w2v_contrastive.model import ChunkedLogPartition, SkipGram
 from w2v_contrastive.sampling.noise import NoiseDistribution
 
 
@@ -73,9 +73,20 @@ def test_chunked_log_partition_and_its_gradient_equal_the_direct_computation():
     chunked = model.log_partition(u, chunk=97)
     direct = torch.logsumexp(u @ model.output.weight.T + model.bias.weight.T, dim=1)
     assert torch.allclose(chunked, direct, atol=1e-5)
-    (g_chunked,) = torch.autograd.grad(chunked.sum(), u)
-    (g_direct,) = torch.autograd.grad(direct.sum(), u)
-    assert torch.allclose(g_chunked, g_direct, atol=1e-5)
+    upstream = torch.randn(5)  # a weighted sum, so every row's g_b differs
+    inputs = (u, model.output.weight, model.bias.weight)
+    for g_chunked, g_direct in zip(torch.autograd.grad(chunked @ upstream, inputs),
+                                   torch.autograd.grad(direct @ upstream, inputs)):
+        assert torch.allclose(g_chunked, g_direct, atol=1e-5)
+
+
+def test_chunked_log_partition_passes_gradcheck_in_double_precision():
+    torch.manual_seed(0)
+    u = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(11, 4, dtype=torch.float64, requires_grad=True)
+    bias = torch.randn(11, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda *x: ChunkedLogPartition.apply(*x, 4), (u, weight, bias))
+    assert torch.autograd.gradcheck(lambda *x: ChunkedLogPartition.apply(*x, None, 5), (u, weight))
 
 
 def test_softmax_loss_is_exact_negative_log_likelihood():

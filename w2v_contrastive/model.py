@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.utils.checkpoint import checkpoint
 
 
 class SkipGram(nn.Module):
@@ -64,21 +63,60 @@ class SkipGram(nn.Module):
     def log_partition(self, u: torch.Tensor, chunk: int = 8192) -> torch.Tensor:
         """log Z(w) = log sum_v exp s(w, v) over the whole vocabulary -> float[B].
 
-        Computed ``chunk`` vocabulary rows at a time with activation checkpointing, so forward and
-        backward hold at most a [B, chunk] block of scores whatever the vocabulary size.
+        Computed ``chunk`` vocabulary rows at a time, forward and backward (see ``ChunkedLogPartition``),
+        so no more than a [B, chunk] block of scores exists at once, whatever the vocabulary size.
         """
-        weight = self.output.weight
         bias = None if self.bias is None else self.bias.weight.squeeze(1)
-        parts = []
-        for start in range(0, self.vocab_size, chunk):
-            rows = slice(start, start + chunk)
-            part_bias = None if bias is None else bias[rows]
-            parts.append(checkpoint(_chunk_logsumexp, u, weight[rows], part_bias, use_reentrant=False))
-        return torch.logsumexp(torch.stack(parts), dim=0)
+        return ChunkedLogPartition.apply(u, self.output.weight, bias, chunk)
 
 
-def _chunk_logsumexp(u: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
-    scores = (u @ weight.T).float()
-    if bias is not None:
-        scores = scores + bias
-    return torch.logsumexp(scores, dim=1)
+class ChunkedLogPartition(torch.autograd.Function):
+    """log Z_b = log sum_v exp(u_b . W_v + c_v) in vocabulary chunks, with a hand-written backward.
+
+    With p_bv = exp(u_b . W_v + c_v - log Z_b) (the softmax) and g_b = dL/dlog Z_b:
+
+        dL/du_b = sum_v g_b p_bv W_v,   dL/dW_v = sum_b g_b p_bv u_b,   dL/dc_v = sum_b g_b p_bv
+
+    The forward keeps only u, W, c and log Z; the backward recomputes each chunk's scores and writes
+    that chunk's rows of dL/dW and dL/dc in place. Four [B, chunk, d] products per chunk (one more than
+    keeping the scores), one dense V x d gradient, and O(B x chunk) scratch memory. Autograd through
+    slices of W would instead materialise a zero-filled V x d gradient per chunk.
+    Under CUDA autocast both passes run with the forward's autocast state (bf16 products, float32
+    scores and softmax).
+    """
+
+    @staticmethod
+    @torch.amp.custom_fwd(device_type="cuda")
+    def forward(ctx, u: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, chunk: int) -> torch.Tensor:
+        parts = [torch.logsumexp(_chunk_scores(u, weight, bias, start, chunk), dim=1)
+                 for start in range(0, weight.shape[0], chunk)]
+        log_z = torch.logsumexp(torch.stack(parts), dim=0)
+        ctx.save_for_backward(u, weight, bias, log_z)
+        ctx.chunk = chunk
+        return log_z
+
+    @staticmethod
+    @torch.amp.custom_bwd(device_type="cuda")
+    def backward(ctx, grad_log_z: torch.Tensor):
+        u, weight, bias, log_z = ctx.saved_tensors
+        want_u, want_weight, want_bias, _ = ctx.needs_input_grad
+        grad_u = torch.zeros_like(u) if want_u else None
+        grad_weight = torch.zeros_like(weight) if want_weight else None
+        grad_bias = torch.zeros_like(bias) if want_bias else None
+        for start in range(0, weight.shape[0], ctx.chunk):
+            rows = slice(start, start + ctx.chunk)
+            weighted = torch.exp(_chunk_scores(u, weight, bias, start, ctx.chunk) - log_z[:, None]) * grad_log_z[:, None]
+            if want_u:
+                grad_u += weighted.to(weight.dtype) @ weight[rows]
+            if want_weight:
+                grad_weight[rows] = weighted.T.to(u.dtype) @ u
+            if want_bias:
+                grad_bias[rows] = weighted.sum(dim=0)
+        return grad_u, grad_weight, grad_bias, None
+
+
+def _chunk_scores(u: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, start: int, chunk: int) -> torch.Tensor:
+    """[B, chunk], float32 or wider: u . W_v + c_v for the vocabulary rows [start, start + chunk)."""
+    scores = u @ weight[start:start + chunk].T
+    scores = scores.to(torch.promote_types(scores.dtype, torch.float32))
+    return scores if bias is None else scores + bias[start:start + chunk]
