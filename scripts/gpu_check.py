@@ -1,4 +1,4 @@
-"""One prepared GPU check: train every head on a corpus on CUDA (bf16 autocast), evaluate, write JSON.
+"""One prepared GPU check: every head through scripts/bench.py's measurement on CUDA (bf16 autocast), JSON out.
 
     python scripts/gpu_check.py --corpus data/gutenberg-mid.txt.xz --out $OUT/gpu.json
     bash scripts/gpu_check.sh OUT_DIR [CORPUS] [WHEELS_DIR]     # the prepared device run (every head)
@@ -18,6 +18,7 @@ import time
 import torch
 
 import w2v_contrastive as w2v
+from bench import DEFAULTS, measure
 
 PLAN = [
     ("negative-sampling", {"batch_size": 16384}),
@@ -34,9 +35,9 @@ PLAN = [
 ]
 
 
-def determinism(corpus, words: int = 2_000_000) -> dict:
+def determinism(corpus, device: str, words: int = 2_000_000) -> dict:
     """How far two identical deterministic runs on the GPU end apart (vectors and benchmark rho)."""
-    runs = [w2v.train(corpus, head=head, device="cuda", progress=False, deterministic=True, max_words=words,
+    runs = [w2v.train(corpus, head=head, device=device, progress=False, deterministic=True, max_words=words,
                       batch_size=16384) for head in ("negative-sampling", "negative-sampling")]
     rho = [{r["benchmark"]: r["spearman"] for r in w2v.evaluate(run.vectors)} for run in runs]
     return {"words": words, "max_abs_difference": float(abs(runs[0].vectors.matrix - runs[1].vectors.matrix).max()),
@@ -50,6 +51,7 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--out", required=True)
     parser.add_argument("--seconds", type=float, default=400, help="skip remaining runs after this much time")
+    parser.add_argument("--device", default="cuda", help="cpu runs the same plan here, as a check of the script")
     args = parser.parse_args()
     started = time.time()
     report = {"device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
@@ -58,23 +60,19 @@ def main() -> int:
     report["corpus_tokens"] = corpus.n_tokens
     report["encode_seconds"] = corpus.seconds
     try:
-        report["determinism"] = determinism(corpus)
+        report["determinism"] = determinism(corpus, args.device)
     except Exception as exc:
         report["determinism"] = {"error": f"{type(exc).__name__}: {exc}"}
     print(json.dumps(report["determinism"]), flush=True)
     for head, settings in PLAN:
         if time.time() - started > args.seconds:
             break
-        settings = {"epochs": args.epochs, **settings}
+        spec = {"engine": head, "corpus": args.corpus, "seed": 0, "device": args.device,
+                "settings": {**DEFAULTS, "threads": torch.get_num_threads(), "epochs": args.epochs, **settings}}
         try:
-            result = w2v.train(corpus, head=head, device="cuda", progress=False, **settings)
-            s = result.stats
-            row = {"head": head, "settings": settings, "words_per_second": s.words_per_second,
-                   "pairs_per_second": s.pairs_per_second, "seconds": s.seconds, "peak_gpu_mb": s.peak_gpu_mb,
-                   "final_loss": s.final_loss,
-                   **{r["benchmark"]: r["spearman"] for r in w2v.evaluate(result.vectors)}}
+            row = measure(spec)
         except Exception as exc:  # record and go on: the point is to learn as much as possible per lease
-            row = {"head": head, "settings": settings, "error": f"{type(exc).__name__}: {exc}"}
+            row = {"engine": head, "settings": spec["settings"], "error": f"{type(exc).__name__}: {exc}"}
         report["runs"].append(row)
         print(json.dumps(row), flush=True)
         with open(args.out, "w") as handle:

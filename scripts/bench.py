@@ -1,0 +1,237 @@
+"""Our heads side by side with gensim's skip-gram: speed, memory and quality on the same corpus, settings and cores.
+
+    python scripts/bench.py --corpus ../shared/data/corpora/gutenberg-mid.txt.xz \\
+        --heads negative-sampling,nce,infonce --repeats 3
+
+Every run is its own process (so its peak RSS is its own); the engines alternate within each repeat
+(gensim, head 1, head 2, ..., then again), seeds 0, 1, 2, ... Both train on the same token stream,
+our encoded corpus line by line: gensim reads it as a text file (``corpus_file``, its fastest input;
+``--gensim-input list`` hands it lists of tokens instead).
+
+Per run: training seconds, words/s (corpus tokens x epochs / training seconds; corpus preparation
+excluded for both), pairs/s (ours), peak RSS in MB after training, peak GPU memory on CUDA, and
+WS353 / SimLex / MEN Spearman rho. Per engine: medians over the repeats, the median of the per-repeat
+ratios against gensim's words/s (each ratio taken within one repeat), and the median rho difference
+against gensim. Writes bench/results-<date>.json and bench/results-<date>.md.
+gensim is installed on demand; it is not a runtime dependency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.util
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from benchlib import in_own_process, write_json
+
+BENCHMARKS = ("wordsim353", "simlex999", "men3k")
+#: "equal quality" in issue 5: rho within this of gensim's on WS353 and SimLex
+QUALITY_TOLERANCE = 0.02
+DEFAULTS = {"dim": 100, "window": 5, "negatives": 5, "sample": 1e-4, "min_count": 5, "epochs": 5, "threads": 2}
+
+
+def ensure_gensim() -> None:
+    if importlib.util.find_spec("gensim") is None:
+        subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "gensim"])
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def export_text(corpus, path: str) -> None:
+    """``corpus``'s token stream as text, one line per corpus line, for gensim (which then imports no
+    torch: its peak RSS stays its own)."""
+    import numpy as np
+
+    words, starts, ids = np.asarray(corpus.words, dtype=object), corpus.line_starts, corpus.read(0, corpus.n_tokens)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.writelines(" ".join(words[ids[a:b]]) + "\n" for a, b in zip(starts[:-1], starts[1:]))
+
+
+def train_gensim(text_file: str, settings: dict, seed: int, gensim_input: str):
+    """gensim Word2Vec (sg=1, hs=0) on the exported token stream -> (model, training seconds).
+
+    ``file``: gensim's corpus_file mode (its own C reader); ``list``: lists of tokens in memory, long
+    lines cut into gensim's 10,000-token sentences (it truncates longer ones)."""
+    from gensim.models import Word2Vec
+
+    options = dict(vector_size=settings["dim"], window=settings["window"], negative=settings["negatives"], sg=1, hs=0,
+                   sample=settings["sample"], min_count=settings["min_count"], workers=settings["threads"], seed=seed)
+    model = Word2Vec(**options)
+    if gensim_input == "list":
+        with open(text_file, encoding="utf-8") as handle:
+            lines = [line.split() for line in handle]
+        sentences = [line[i:i + 10_000] for line in lines for i in range(0, max(len(line), 1), 10_000)]
+        model.build_vocab(sentences)
+        started = time.perf_counter()
+        model.train(sentences, total_examples=model.corpus_count, epochs=settings["epochs"])
+    else:
+        model.build_vocab(corpus_file=text_file)
+        started = time.perf_counter()
+        model.train(corpus_file=text_file, total_words=model.corpus_total_words, epochs=settings["epochs"])
+    return model, time.perf_counter() - started
+
+
+def measure(spec: dict) -> dict:
+    """One run of one engine (``gensim`` or a head name) as ``spec`` describes; the JSON row."""
+    settings, engine = spec["settings"], spec["engine"]
+    row = {"engine": engine, "seed": spec["seed"], "settings": settings}
+    if engine == "gensim":
+        import gensim
+
+        model, seconds = train_gensim(spec["text_file"], settings, spec["seed"], spec["gensim_input"])
+        row.update(version=gensim.__version__, seconds=seconds, pairs_per_second=None, peak_gpu_mb=None,
+                   words_per_second=model.corpus_total_words * settings["epochs"] / seconds, peak_rss_mb=peak_rss_mb(),
+                   vocabulary=len(model.wv.index_to_key))
+        import w2v_contrastive as w2v
+
+        vectors = w2v.Vectors(model.wv.index_to_key, model.wv.vectors)
+    else:
+        import w2v_contrastive as w2v
+
+        corpus = w2v.prepare_corpus(spec["corpus"], cache_dir=spec.get("cache_dir"))
+        result = w2v.train(corpus, head=engine, seed=spec["seed"], progress=False, device=spec["device"], **settings)
+        vectors, stats = result.vectors, result.stats
+        row.update(version=w2v.__version__, seconds=stats.seconds, pairs_per_second=stats.pairs_per_second,
+                   peak_gpu_mb=stats.peak_gpu_mb, words_per_second=stats.words_per_second, peak_rss_mb=peak_rss_mb(),
+                   vocabulary=len(result.vocab), device=stats.device, fused_cpu=stats.fused_cpu, lr=stats.lr,
+                   batch_size=stats.batch_size)
+    row.update({r["benchmark"]: r["spearman"] for r in w2v.evaluate(vectors, BENCHMARKS)})
+    return row
+
+
+def summarise(runs: list[dict]) -> dict:
+    """Per engine: medians over repeats, per-repeat ratios against gensim's words/s, rho differences."""
+    gensim = {r["repeat"]: r for r in runs if r["engine"] == "gensim"}
+    summary = {}
+    for engine in dict.fromkeys(r["engine"] for r in runs):
+        mine = [r for r in runs if r["engine"] == engine]
+        row = {"runs": len(mine)}
+        for key in ("seconds", "words_per_second", "pairs_per_second", "peak_rss_mb", "peak_gpu_mb", *BENCHMARKS):
+            values = [r[key] for r in mine if r.get(key) is not None]
+            row[key] = statistics.median(values) if values else None
+        row["words_per_second_range"] = [min(r["words_per_second"] for r in mine), max(r["words_per_second"] for r in mine)]
+        paired = [(r, gensim[r["repeat"]]) for r in mine if r["repeat"] in gensim]
+        if paired:
+            row["ratios_vs_gensim"] = [r["words_per_second"] / g["words_per_second"] for r, g in paired]
+            row["ratio_vs_gensim"] = statistics.median(row["ratios_vs_gensim"])
+            row["rho_difference_vs_gensim"] = {b: statistics.median(r[b] - g[b] for r, g in paired) for b in BENCHMARKS}
+            row["equal_quality"] = all(abs(row["rho_difference_vs_gensim"][b]) <= QUALITY_TOLERANCE
+                                       for b in ("wordsim353", "simlex999"))
+        summary[engine] = row
+    return summary
+
+
+def markdown(report: dict) -> str:
+    def number(value, form):
+        return "" if value is None else format(value, form)
+
+    lines = [f"Command: `{report['command']}`  ", f"Machine: {report['machine']['description']}  ",
+             f"Corpus: {os.path.basename(report['corpus'])} ({report['corpus_tokens']:,} tokens); settings: "
+             + ", ".join(f"{k} {v}" for k, v in report["settings"].items()) + f"; medians of {report['repeats']} runs."
+             + "".join(f" {head}: " + ", ".join(f"{k} {v}" for k, v in values.items()) + "."
+                       for head, values in report["overrides"].items()), "",
+             "| engine | words/s | pairs/s | x gensim (per repeat) | peak RSS MB | peak GPU MB | WS353 | SimLex | MEN |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for engine, row in report["summary"].items():
+        ratios = ", ".join(f"{x:.2f}" for x in row.get("ratios_vs_gensim", []))
+        ratio = f"{row['ratio_vs_gensim']:.2f} ({ratios})" if "ratio_vs_gensim" in row else ""
+        lines.append(f"| {engine} | {number(row['words_per_second'], ',.0f')} | {number(row['pairs_per_second'], ',.0f')} "
+                     f"| {ratio} | {number(row['peak_rss_mb'], '.0f')} | {number(row['peak_gpu_mb'], '.0f')} "
+                     f"| {row['wordsim353']:.3f} | {row['simlex999']:.3f} | {row['men3k']:.3f} |")
+    return "\n".join(lines) + "\n"
+
+
+def machine() -> dict:
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return {"platform": platform.platform(), "cpus": os.cpu_count(), "gpu": gpu, "torch": torch.__version__,
+            "python": platform.python_version(),
+            "description": f"{os.cpu_count()} CPUs ({cpu}), {gpu or 'no GPU'}, torch {torch.__version__}, "
+                           f"Python {platform.python_version()}"}
+
+
+def parse_overrides(items: list[str]) -> dict[str, dict]:
+    """``HEAD.KEY=VALUE`` (VALUE read as JSON, else a string) -> {head: {key: value}}."""
+    overrides: dict[str, dict] = {}
+    for item in items:
+        target, _, value = item.partition("=")
+        head, _, key = target.partition(".")
+        if not key or not value:
+            raise SystemExit(f"bench.py: --set expects HEAD.KEY=VALUE, got {item!r}")
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError:
+            parsed = value
+        overrides.setdefault(head, {})[key.replace("-", "_")] = parsed
+    return overrides
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", default=os.path.join(os.path.dirname(__file__), "..", "data", "gutenberg-mid.txt.xz"))
+    parser.add_argument("--heads", default="negative-sampling", help="our heads to run beside gensim (comma-separated)")
+    parser.add_argument("--no-gensim", action="store_true", help="our heads only (e.g. on a GPU machine without gensim)")
+    parser.add_argument("--gensim-input", choices=("file", "list"), default="file")
+    parser.add_argument("--repeats", type=int, default=3, help="alternating runs per engine (medians reported)")
+    for key, value in DEFAULTS.items():
+        parser.add_argument(f"--{key.replace('_', '-')}", type=type(value), default=value)
+    parser.add_argument("--device", default="auto", help="for our heads (gensim always runs on the CPU)")
+    parser.add_argument("--set", action="append", default=[], metavar="HEAD.KEY=VALUE",
+                        help="a setting for one head only, e.g. softmax.max_words=20000 (repeatable)")
+    parser.add_argument("--cache-dir", default=None)
+    parser.add_argument("--out", default=f"bench/results-{datetime.date.today()}")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(measure(json.loads(args.worker))))
+        return 0
+    overrides = parse_overrides(args.set)
+    engines = ([] if args.no_gensim else ["gensim"]) + args.heads.split(",")
+    if not args.no_gensim:
+        ensure_gensim()
+    settings = {key: getattr(args, key) for key in DEFAULTS}
+    import w2v_contrastive as w2v
+
+    corpus = w2v.prepare_corpus(args.corpus, cache_dir=args.cache_dir)  # encode once, outside the timings
+    scratch = tempfile.mkdtemp(prefix="w2v-bench-")
+    text_file = os.path.join(scratch, "corpus.txt")
+    if not args.no_gensim:
+        export_text(corpus, text_file)
+    report = {"date": datetime.date.today().isoformat(), "command": " ".join(["python", *sys.argv]),
+              "corpus": os.path.abspath(args.corpus), "corpus_tokens": corpus.n_tokens, "settings": settings,
+              "overrides": overrides, "gensim_input": args.gensim_input, "repeats": args.repeats,
+              "machine": machine(), "runs": []}
+    for repeat in range(args.repeats):
+        for engine in engines:
+            spec = {"engine": engine, "corpus": args.corpus, "cache_dir": args.cache_dir, "seed": repeat,
+                    "device": args.device, "gensim_input": args.gensim_input, "text_file": text_file,
+                    "settings": {**settings, **overrides.get(engine, {})}}
+            run = {**in_own_process(__file__, "--worker", json.dumps(spec)), "repeat": repeat}
+            report["runs"].append(run)
+            print(json.dumps(run), flush=True)
+            report["summary"] = summarise(report["runs"])
+            write_json(args.out + ".json", report)  # after every run: an interrupted bench keeps what it measured
+    shutil.rmtree(scratch)
+    table = markdown(report)
+    with open(args.out + ".md", "w", encoding="utf-8") as handle:
+        handle.write(table)
+    print("\n" + table + f"\nwrote {args.out}.json and {args.out}.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
