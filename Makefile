@@ -26,7 +26,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
-	$(PY) scripts/bench_speed.py
+	$(PY) scripts/bench.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

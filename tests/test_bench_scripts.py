@@ -1,0 +1,48 @@
+"""The benchmark scripts' bookkeeping: ratios against gensim are taken within a repeat, medians over
+repeats, and --set parses per-head settings. (The measurements themselves live in scripts/bench*.py
+and write JSON; nothing here times anything.)"""
+
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "scripts"))
+import bench  # noqa: E402
+
+
+def run(engine, repeat, words_per_second, ws353, simlex=0.2):
+    return {"engine": engine, "repeat": repeat, "seconds": 1.0, "words_per_second": words_per_second,
+            "pairs_per_second": None, "peak_rss_mb": 100.0, "peak_gpu_mb": None,
+            "wordsim353": ws353, "simlex999": simlex, "men3k": 0.4}
+
+
+def test_ratios_pair_each_run_with_gensim_of_the_same_repeat_and_take_the_median():
+    runs = [run("gensim", 0, 100.0, 0.30), run("ns", 0, 150.0, 0.31),
+            run("gensim", 1, 200.0, 0.30), run("ns", 1, 180.0, 0.33),
+            run("gensim", 2, 100.0, 0.30), run("ns", 2, 120.0, 0.29)]
+    summary = bench.summarise(runs)
+    assert summary["ns"]["ratios_vs_gensim"] == pytest.approx([1.5, 0.9, 1.2])
+    assert summary["ns"]["ratio_vs_gensim"] == pytest.approx(1.2)  # not 150/100, the ratio of medians
+    assert summary["ns"]["words_per_second"] == 150.0
+    assert summary["ns"]["words_per_second_range"] == [120.0, 180.0]
+    assert summary["ns"]["rho_difference_vs_gensim"]["wordsim353"] == pytest.approx(0.01)
+    assert summary["ns"]["equal_quality"] is True
+    assert summary["gensim"]["ratio_vs_gensim"] == 1.0
+
+
+def test_a_rho_gap_beyond_the_tolerance_is_not_equal_quality():
+    runs = [run("gensim", 0, 100.0, 0.30, simlex=0.25), run("ns", 0, 150.0, 0.30, simlex=0.22)]
+    assert bench.summarise(runs)["ns"]["equal_quality"] is False
+    table = bench.markdown({"command": "python scripts/bench.py", "machine": {"description": "2 CPUs"},
+                            "corpus": "/x/mid.txt", "corpus_tokens": 10, "settings": {"dim": 100}, "repeats": 1,
+                            "overrides": {"ns": {"lr": 0.05}}, "summary": bench.summarise(runs)})
+    assert "| ns | 150 |  | 1.50 (1.50) | 100 |" in table and "ns: lr 0.05." in table
+
+
+def test_per_head_settings_parse_as_json_values():
+    assert bench.parse_overrides(["softmax.max-words=20000", "nce.lr=0.05", "infonce.shared_negatives=true",
+                                  "nce.device=cpu"]) == {
+        "softmax": {"max_words": 20000}, "nce": {"lr": 0.05, "device": "cpu"}, "infonce": {"shared_negatives": True}}
+    with pytest.raises(SystemExit, match="HEAD.KEY=VALUE"):
+        bench.parse_overrides(["lr=0.05"])
