@@ -3,7 +3,8 @@
     python scripts/bench.py --corpus ../shared/data/corpora/gutenberg-mid.txt.xz \\
         --heads negative-sampling,nce,infonce --repeats 3
 
-Every run is its own process (so its peak RSS is its own); the engines alternate within each repeat
+Every run is its own process, started by a parent that never imports torch (so its peak RSS is its
+own: see ``prepare``); the engines alternate within each repeat
 (gensim, head 1, head 2, ..., then again), seeds 0, 1, 2, ... Both train on the same token stream,
 our encoded corpus line by line: gensim reads it as a text file (``corpus_file``, its fastest input;
 ``--gensim-input list`` hands it lists of tokens instead).
@@ -35,7 +36,7 @@ import time
 from benchlib import in_own_process, write_json
 
 BENCHMARKS = ("wordsim353", "simlex999", "men3k")
-#: "equal quality" in issue 5: rho within this of gensim's on WS353 and SimLex
+#: "equal quality": rho within this of gensim's on WS353 and SimLex
 QUALITY_TOLERANCE = 0.02
 DEFAULTS = {"dim": 100, "window": 5, "negatives": 5, "sample": 1e-4, "min_count": 5, "epochs": 5, "threads": 2}
 
@@ -83,6 +84,19 @@ def train_gensim(text_file: str, settings: dict, seed: int, gensim_input: str):
     return model, time.perf_counter() - started
 
 
+def prepare(spec: dict) -> dict:
+    """Encode ``spec["corpus"]`` (cached for the runs), export it for gensim to ``spec["text_file"]``
+    when given; its token count and the machine. Run in a child like the measurements: a parent that
+    imported torch would pass its peak RSS on to every process it starts (Linux's ru_maxrss survives
+    exec), and gensim's figure would be torch's."""
+    import w2v_contrastive as w2v
+
+    corpus = w2v.prepare_corpus(spec["corpus"], cache_dir=spec.get("cache_dir"))
+    if spec.get("text_file"):
+        export_text(corpus, spec["text_file"])
+    return {"tokens": corpus.n_tokens, "machine": machine()}
+
+
 def measure(spec: dict) -> dict:
     """One run of one engine (``gensim`` or a head name) as ``spec`` describes; the JSON row."""
     settings, engine = spec["settings"], spec["engine"]
@@ -111,6 +125,15 @@ def measure(spec: dict) -> dict:
     return row
 
 
+def quality_verdict(differences: dict[str, float]) -> str:
+    """"equal" when WS353 and SimLex rho are both within QUALITY_TOLERANCE of gensim's, "better" when
+    neither is lower by more and one is higher by more, else "worse"."""
+    gaps = [differences[b] for b in ("wordsim353", "simlex999")]
+    if all(abs(gap) <= QUALITY_TOLERANCE for gap in gaps):
+        return "equal"
+    return "better" if all(gap >= -QUALITY_TOLERANCE for gap in gaps) else "worse"
+
+
 def summarise(runs: list[dict]) -> dict:
     """Per engine: medians over repeats, per-repeat ratios against gensim's words/s, rho differences."""
     gensim = {r["repeat"]: r for r in runs if r["engine"] == "gensim"}
@@ -127,8 +150,7 @@ def summarise(runs: list[dict]) -> dict:
             row["ratios_vs_gensim"] = [r["words_per_second"] / g["words_per_second"] for r, g in paired]
             row["ratio_vs_gensim"] = statistics.median(row["ratios_vs_gensim"])
             row["rho_difference_vs_gensim"] = {b: statistics.median(r[b] - g[b] for r, g in paired) for b in BENCHMARKS}
-            row["equal_quality"] = all(abs(row["rho_difference_vs_gensim"][b]) <= QUALITY_TOLERANCE
-                                       for b in ("wordsim353", "simlex999"))
+            row["quality_vs_gensim"] = quality_verdict(row["rho_difference_vs_gensim"])
         summary[engine] = row
     return summary
 
@@ -142,14 +164,14 @@ def markdown(report: dict) -> str:
              + ", ".join(f"{k} {v}" for k, v in report["settings"].items()) + f"; medians of {report['repeats']} runs."
              + "".join(f" {head}: " + ", ".join(f"{k} {v}" for k, v in values.items()) + "."
                        for head, values in report["overrides"].items()), "",
-             "| engine | words/s | pairs/s | x gensim (per repeat) | peak RSS MB | peak GPU MB | WS353 | SimLex | MEN |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| engine | words/s | pairs/s | x gensim (per repeat) | peak RSS MB | peak GPU MB | WS353 | SimLex | MEN "
+             "| quality vs gensim |", "|---|---|---|---|---|---|---|---|---|---|"]
     for engine, row in report["summary"].items():
         ratios = ", ".join(f"{x:.2f}" for x in row.get("ratios_vs_gensim", []))
         ratio = f"{row['ratio_vs_gensim']:.2f} ({ratios})" if "ratio_vs_gensim" in row else ""
         lines.append(f"| {engine} | {number(row['words_per_second'], ',.0f')} | {number(row['pairs_per_second'], ',.0f')} "
                      f"| {ratio} | {number(row['peak_rss_mb'], '.0f')} | {number(row['peak_gpu_mb'], '.0f')} "
-                     f"| {row['wordsim353']:.3f} | {row['simlex999']:.3f} | {row['men3k']:.3f} |")
+                     f"| {row['wordsim353']:.3f} | {row['simlex999']:.3f} | {row['men3k']:.3f} | {row.get('quality_vs_gensim', '')} |")
     return "\n".join(lines) + "\n"
 
 
@@ -197,24 +219,22 @@ def main() -> int:
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(measure(json.loads(args.worker))))
+        spec = json.loads(args.worker)
+        print(json.dumps(prepare(spec) if spec.get("prepare") else measure(spec)))
         return 0
     overrides = parse_overrides(args.set)
     engines = ([] if args.no_gensim else ["gensim"]) + args.heads.split(",")
     if not args.no_gensim:
         ensure_gensim()
     settings = {key: getattr(args, key) for key in DEFAULTS}
-    import w2v_contrastive as w2v
-
-    corpus = w2v.prepare_corpus(args.corpus, cache_dir=args.cache_dir)  # encode once, outside the timings
     scratch = tempfile.mkdtemp(prefix="w2v-bench-")
     text_file = os.path.join(scratch, "corpus.txt")
-    if not args.no_gensim:
-        export_text(corpus, text_file)
+    prepared = in_own_process(__file__, "--worker", json.dumps(  # encode once, outside the timings
+        {"prepare": True, "corpus": args.corpus, "cache_dir": args.cache_dir, "text_file": None if args.no_gensim else text_file}))
     report = {"date": datetime.date.today().isoformat(), "command": " ".join(["python", *sys.argv]),
-              "corpus": os.path.abspath(args.corpus), "corpus_tokens": corpus.n_tokens, "settings": settings,
+              "corpus": os.path.abspath(args.corpus), "corpus_tokens": prepared["tokens"], "settings": settings,
               "overrides": overrides, "gensim_input": args.gensim_input, "repeats": args.repeats,
-              "machine": machine(), "runs": []}
+              "machine": prepared["machine"], "runs": []}
     for repeat in range(args.repeats):
         for engine in engines:
             spec = {"engine": engine, "corpus": args.corpus, "cache_dir": args.cache_dir, "seed": repeat,

@@ -8,7 +8,8 @@ measured exactly as there), gensim beside our heads wherever it has the same kno
 
 - corpus: 1 epoch of each corpus in --corpora; gensim and negative-sampling, --repeats runs each;
 - threads: 1 and 2 threads on the middle corpus, gensim and negative-sampling, --repeats runs each;
-- negatives: K in --negatives on the middle corpus, 1 epoch, gensim, negative-sampling, nce, infonce;
+- negatives: K in --negatives on the middle corpus, 1 epoch, gensim, negative-sampling, nce, infonce,
+  --repeats runs each;
 - vocabulary: the full softmax at --max-vocab sizes on the largest corpus (min_count 1, the first
   --softmax-words tokens), negative-sampling beside it for contrast (--reference-words tokens).
 
@@ -26,7 +27,7 @@ import statistics
 import sys
 import tempfile
 
-from bench import DEFAULTS, ensure_gensim, export_text, machine
+from bench import DEFAULTS, ensure_gensim
 from benchlib import in_own_process, write_json
 
 BENCH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench.py")
@@ -38,22 +39,23 @@ class Sweeps:
     def __init__(self, out: str, cache_dir: str | None, scratch: str):
         self.out, self.cache_dir, self.scratch = out, cache_dir, scratch
         self.rows: list[dict] = []
-        self.text_files: dict[str, str] = {}
+        self.corpora: dict[str, dict] = {}
         self.report = {"date": datetime.date.today().isoformat(), "command": " ".join(["python", *sys.argv]),
-                       "machine": machine(), "defaults": DEFAULTS, "rows": self.rows}
+                       "defaults": DEFAULTS, "corpora": self.corpora, "rows": self.rows}
 
-    def text_file(self, corpus: str) -> str:
-        if corpus not in self.text_files:
-            import w2v_contrastive as w2v
-
-            self.text_files[corpus] = os.path.join(self.scratch, f"{len(self.text_files)}.txt")
-            export_text(w2v.prepare_corpus(corpus, cache_dir=self.cache_dir), self.text_files[corpus])
-        return self.text_files[corpus]
+    def prepare(self, corpus: str) -> dict:
+        """Encode ``corpus`` and export it for gensim, once, in a child process (see bench.prepare)."""
+        if corpus not in self.corpora:
+            text_file = os.path.join(self.scratch, f"{len(self.corpora)}.txt")
+            spec = {"prepare": True, "corpus": corpus, "cache_dir": self.cache_dir, "text_file": text_file}
+            self.corpora[corpus] = {**in_own_process(BENCH, "--worker", json.dumps(spec)), "text_file": text_file}
+            self.report["machine"] = self.corpora[corpus].pop("machine")
+        return self.corpora[corpus]
 
     def run(self, sweep: str, x: float, engine: str, corpus: str, seed: int, **settings) -> None:
         spec = {"engine": engine, "corpus": corpus, "cache_dir": self.cache_dir, "seed": seed, "device": "cpu",
                 "gensim_input": "file", "settings": {**DEFAULTS, **settings},
-                "text_file": self.text_file(corpus) if engine == "gensim" else None}
+                "text_file": self.prepare(corpus)["text_file"]}
         row = {"sweep": sweep, "x": x, "corpus": os.path.basename(corpus), **in_own_process(BENCH, "--worker", json.dumps(spec))}
         self.rows.append(row)
         print(json.dumps({k: row[k] for k in ("sweep", "x", "engine", "seconds", "words_per_second", "peak_rss_mb")}),
@@ -102,7 +104,7 @@ def plot_and_table(rows: list[dict], out: str) -> str:
         figure.savefig(os.path.join(out, f"{sweep}.png"), dpi=110)
         plt.close(figure)
         xs = sorted({x for points in table.values() for x in points})
-        text += [f"### {sweep}: {y_label} (median)", "", "| engine | " + " | ".join(f"{x:,g}" for x in xs) + " |",
+        text += [f"### {sweep}: {y_label} (median)", "", "| engine | " + " | ".join(f"{x:,}" for x in xs) + " |",
                  "|---" * (len(xs) + 1) + "|"]
         text += [f"| {engine} | " + " | ".join(format(points[x], ",.1f" if key == "seconds" else ",.0f") if x in points else ""
                                        for x in xs) + " |"
@@ -117,7 +119,7 @@ def main() -> int:
     parser.add_argument("--corpora", default=os.path.join(here, "..", "data", "gutenberg-mid.txt.xz"),
                         help="comma-separated, smallest first; the middle one serves the thread and negatives sweeps")
     parser.add_argument("--sweeps", default=",".join(SWEEPS))
-    parser.add_argument("--repeats", type=int, default=3, help="runs per point of the corpus and thread sweeps")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per point (the vocabulary sweep runs once)")
     parser.add_argument("--negatives", default="1,2,5,10,20,50")
     parser.add_argument("--negative-heads", default="negative-sampling,nce,infonce")
     parser.add_argument("--max-vocab", default="1000,4000,16000,64000")
@@ -132,10 +134,7 @@ def main() -> int:
     middle, largest = corpora[len(corpora) // 2], corpora[-1]
     scratch = tempfile.mkdtemp(prefix="w2v-bench-scaling-")
     runner = Sweeps(args.out, args.cache_dir, scratch)
-    import w2v_contrastive as w2v
-
-    tokens = {corpus: w2v.prepare_corpus(corpus, cache_dir=args.cache_dir).n_tokens for corpus in corpora}
-    runner.report["corpora"] = tokens
+    tokens = {corpus: runner.prepare(corpus)["tokens"] for corpus in corpora}
     try:
         for repeat in range(args.repeats):
             if "corpus" in sweeps:
@@ -146,10 +145,10 @@ def main() -> int:
                 for threads in (1, 2):
                     for engine in ("gensim", "negative-sampling"):
                         runner.run("threads", threads, engine, middle, repeat, epochs=1, threads=threads)
-        if "negatives" in sweeps:
-            for k in (int(k) for k in args.negatives.split(",")):
-                for engine in ("gensim", *args.negative_heads.split(",")):
-                    runner.run("negatives", k, engine, middle, 0, epochs=1, negatives=k)
+            if "negatives" in sweeps:
+                for k in (int(k) for k in args.negatives.split(",")):
+                    for engine in ("gensim", *args.negative_heads.split(",")):
+                        runner.run("negatives", k, engine, middle, repeat, epochs=1, negatives=k)
         if "vocabulary" in sweeps:
             for size in (int(v) for v in args.max_vocab.split(",")):
                 for engine in ("softmax", "negative-sampling"):

@@ -86,6 +86,7 @@ def test_chunked_log_partition_passes_gradcheck_in_double_precision():
     weight = torch.randn(11, 4, dtype=torch.float64, requires_grad=True)
     bias = torch.randn(11, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda *x: ChunkedLogPartition.apply(*x, 4), (u, weight, bias))
+    assert torch.autograd.gradcheck(lambda *x: ChunkedLogPartition.apply(*x, 64), (u, weight, bias))  # one chunk
     assert torch.autograd.gradcheck(lambda *x: ChunkedLogPartition.apply(*x, None, 5), (u, weight))
 
 

@@ -79,7 +79,8 @@ class ChunkedLogPartition(torch.autograd.Function):
 
     The forward keeps only u, W, c and log Z; the backward recomputes each chunk's scores and writes
     that chunk's rows of dL/dW and dL/dc in place. Four [B, chunk, d] products per chunk (one more than
-    keeping the scores), one dense V x d gradient, and O(B x chunk) scratch memory. Autograd through
+    keeping the scores; three when the whole vocabulary is one chunk, whose scores are kept), one dense
+    V x d gradient, and O(B x chunk) scratch memory. Autograd through
     slices of W would instead materialise a zero-filled V x d gradient per chunk.
     Under CUDA autocast both passes run with the forward's autocast state (bf16 products, float32
     scores and softmax).
@@ -88,11 +89,14 @@ class ChunkedLogPartition(torch.autograd.Function):
     @staticmethod
     @torch.amp.custom_fwd(device_type="cuda")
     def forward(ctx, u: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, chunk: int) -> torch.Tensor:
-        parts = [torch.logsumexp(_chunk_scores(u, weight, bias, start, chunk), dim=1)
-                 for start in range(0, weight.shape[0], chunk)]
+        parts = []
+        for start in range(0, weight.shape[0], chunk):
+            scores = _chunk_scores(u, weight, bias, start, chunk)
+            parts.append(torch.logsumexp(scores, dim=1))
         log_z = torch.logsumexp(torch.stack(parts), dim=0)
         ctx.save_for_backward(u, weight, bias, log_z)
         ctx.chunk = chunk
+        ctx.scores = scores if len(parts) == 1 else None  # one chunk: keeping it costs no more than the bound
         return log_z
 
     @staticmethod
@@ -105,7 +109,8 @@ class ChunkedLogPartition(torch.autograd.Function):
         grad_bias = torch.zeros_like(bias) if want_bias else None
         for start in range(0, weight.shape[0], ctx.chunk):
             rows = slice(start, start + ctx.chunk)
-            weighted = torch.exp(_chunk_scores(u, weight, bias, start, ctx.chunk) - log_z[:, None]) * grad_log_z[:, None]
+            scores = ctx.scores if ctx.scores is not None else _chunk_scores(u, weight, bias, start, ctx.chunk)
+            weighted = torch.exp(scores - log_z[:, None]) * grad_log_z[:, None]
             if want_u:
                 grad_u += weighted.to(weight.dtype) @ weight[rows]
             if want_weight:
