@@ -110,7 +110,8 @@ class ChunkedLogPartition(torch.autograd.Function):
         for start in range(0, weight.shape[0], ctx.chunk):
             rows = slice(start, start + ctx.chunk)
             scores = ctx.scores if ctx.scores is not None else _chunk_scores(u, weight, bias, start, ctx.chunk)
-            weighted = torch.exp(scores - log_z[:, None]) * grad_log_z[:, None]
+            ctx.scores = None  # used up below (in place); a second backward (retain_graph) recomputes
+            weighted = scores.sub_(log_z[:, None]).exp_().mul_(grad_log_z[:, None])  # g_b p_bv, in place
             if want_u:
                 grad_u += weighted.to(weight.dtype) @ weight[rows]
             if want_weight:
@@ -121,7 +122,8 @@ class ChunkedLogPartition(torch.autograd.Function):
 
 
 def _chunk_scores(u: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, start: int, chunk: int) -> torch.Tensor:
-    """[B, chunk], float32 or wider: u . W_v + c_v for the vocabulary rows [start, start + chunk)."""
+    """[B, chunk], float32 or wider: u . W_v + c_v for the vocabulary rows [start, start + chunk), a
+    fresh tensor the caller may overwrite."""
     scores = u @ weight[start:start + chunk].T
     scores = scores.to(torch.promote_types(scores.dtype, torch.float32))
-    return scores if bias is None else scores + bias[start:start + chunk]
+    return scores if bias is None else scores.add_(bias[start:start + chunk])
