@@ -25,7 +25,6 @@ import importlib.util
 import json
 import os
 import platform
-import resource
 import shutil
 import statistics
 import subprocess
@@ -33,7 +32,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import in_own_process, write_json
+from benchlib import in_own_process, peak_rss_mb, write_json
 
 BENCHMARKS = ("wordsim353", "simlex999", "men3k")
 #: "equal quality": rho within this of gensim's on WS353 and SimLex
@@ -44,10 +43,6 @@ DEFAULTS = {"dim": 100, "window": 5, "negatives": 5, "sample": 1e-4, "min_count"
 def ensure_gensim() -> None:
     if importlib.util.find_spec("gensim") is None:
         subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "gensim"])
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def export_text(corpus, path: str) -> None:

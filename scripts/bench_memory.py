@@ -14,11 +14,10 @@ import argparse
 import datetime
 import json
 import os
-import resource
 import sys
 import tempfile
 
-from benchlib import in_own_process, write_json
+from benchlib import in_own_process, peak_rss_mb, write_json
 
 
 def measure(corpus: str, cache_dir: str, max_words: int | None) -> dict:
@@ -30,7 +29,7 @@ def measure(corpus: str, cache_dir: str, max_words: int | None) -> dict:
     encoded = w2v.prepare_corpus(corpus, cache_dir=cache_dir)
     row = {"corpus": corpus, "file_bytes": os.path.getsize(corpus), "tokens": encoded.n_tokens,
            "types": len(encoded.words), "from_cache": encoded.from_cache, "encode_seconds": round(time.time() - started, 1),
-           "peak_rss_mb_after_encoding": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+           "peak_rss_mb_after_encoding": round(peak_rss_mb())}
     if max_words is not None:
         result = w2v.train(encoded, "negative-sampling", epochs=1, max_words=max_words or None, progress=False)
         row.update({"trained_words": round(result.stats.words), "vocabulary": len(result.vocab),

@@ -20,15 +20,10 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import resource
 import sys
 import time
 
-from benchlib import in_own_process, write_json
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from benchlib import in_own_process, peak_rss_mb, write_json
 
 
 def step(vocab: int, dim: int, batch: int, chunk: int) -> dict:

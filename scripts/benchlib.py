@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 
@@ -13,6 +14,12 @@ def in_own_process(script: str, *args: str) -> dict:
     the JSON object on the last line it prints."""
     output = subprocess.run([sys.executable, script, *args], check=True, capture_output=True, text=True).stdout
     return json.loads(output.strip().splitlines()[-1])
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS in MB (getrusage). On Linux it includes the peak of the parent that
+    started it, so a measuring parent must stay small (never import torch)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def write_json(path: str, report: dict) -> None:

@@ -44,8 +44,8 @@ def main() -> int:
         scores = {r["benchmark"]: r for r in w2v.evaluate(result.vectors)}
         rows.append((head, scores, result.stats.words_per_second, note))
     print()
-    print(f"| head | WS353 | SimLex | MEN | words/s | note |")
-    print(f"|---|---|---|---|---|---|")
+    print("| head | WS353 | SimLex | MEN | words/s | note |")
+    print("|---|---|---|---|---|---|")
     for head, scores, wps, note in rows:
         cells = " | ".join(f"{scores[b]['spearman']:.3f} ({scores[b]['covered']}/{scores[b]['pairs']})"
                            for b in ("wordsim353", "simlex999", "men3k"))
