@@ -4,6 +4,9 @@ On gutenberg-small (0.5M tokens) WordSim-353 is too sparse to judge; MEN and Sim
 For reference, gensim's SGNS with 10 epochs and sample 1e-3 reaches MEN 0.34, SimLex 0.16 there.
 """
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -52,3 +55,14 @@ def test_head_learns_and_beats_random_vectors(small_corpus, head, settings, men_
     if simlex_min is not None:
         assert scores["simlex999"]["spearman"] > simlex_min, scores
     assert scores["men3k"]["covered"] == random["men3k"]["covered"] > 300
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the inherited ru_maxrss is Linux behaviour")
+def test_peak_rss_is_the_process_own_not_the_parent_it_was_started_from():
+    """On Linux getrusage's ru_maxrss of a child includes its parent's peak; the trainer's figure must not."""
+    ballast = bytearray(1500 * 2**20)  # the parent (this test process) now peaks above 1.5 GB
+    ballast[:: 4096] = b"x" * len(ballast[:: 4096])  # touch every page: resident, not just reserved
+    child = subprocess.run([sys.executable, "-c", "from w2v_contrastive.train.trainer import process_peak_rss_mb; "
+                            "print(process_peak_rss_mb())"], capture_output=True, text=True, check=True)
+    del ballast
+    assert 50 < float(child.stdout) < 1000  # importing torch and the package: a few hundred MB

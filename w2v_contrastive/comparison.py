@@ -39,6 +39,7 @@ from .eval.geometry import embedding_geometry
 from .eval.similarity import evaluate_similarity
 from .fileio import atomic_write
 from .train.distributed import Distributed
+from .train.trainer import process_peak_rss_mb
 from .vectors import Vectors
 
 #: every similarity benchmark shipped in data/benchmarks, and the ones followed during training
@@ -331,9 +332,7 @@ class PeakMemory:
             with open("/proc/self/statm") as handle:
                 return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
         except OSError:  # not Linux: the process maximum so far
-            import resource
-
-            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            return process_peak_rss_mb()
 
     def _sample(self) -> None:
         while not self._stop.is_set():

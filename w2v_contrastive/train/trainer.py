@@ -20,6 +20,7 @@ import logging
 import os
 import resource
 import signal
+import sys
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -89,6 +90,21 @@ class TrainStats:
     #: learning-rate back-offs after non-finite losses (--nan-policy backoff)
     backoffs: int = 0
     history: list[dict] = field(default_factory=list)
+
+
+def process_peak_rss_mb() -> float:
+    """Peak resident memory of this process in MB. On Linux, VmHWM: the high-water mark of this process
+    image alone (getrusage's ru_maxrss there also carries over the peak of the parent that started
+    the process). Elsewhere ru_maxrss: bytes on macOS, kilobytes on the other Unixes."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
 
 
 def build_model(config: TrainConfig, vocab_size: int, head: Head, log_prior: torch.Tensor | None = None) -> SkipGram:
@@ -285,7 +301,7 @@ class Trainer:
             stats.rank_parameter_spread = self.distributed.spread(self.model)
         stats.words_per_second = stats.words / max(stats.seconds, 1e-9)
         stats.pairs_per_second = stats.pairs / max(stats.seconds, 1e-9)
-        stats.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        stats.peak_rss_mb = process_peak_rss_mb()
         if self.device.type == "cuda":
             stats.peak_gpu_mb = torch.cuda.max_memory_allocated(self.device) / 2**20
         stats.lr = self.lr
