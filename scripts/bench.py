@@ -115,7 +115,7 @@ def measure(spec: dict) -> dict:
         row.update(version=w2v.__version__, seconds=stats.seconds, pairs_per_second=stats.pairs_per_second,
                    peak_gpu_mb=stats.peak_gpu_mb, words_per_second=stats.words_per_second, peak_rss_mb=peak_rss_mb(),
                    vocabulary=len(result.vocab), device=stats.device, fused_cpu=stats.fused_cpu, lr=stats.lr,
-                   batch_size=stats.batch_size)
+                   batch_size=stats.batch_size, final_loss=stats.final_loss)
     row.update({r["benchmark"]: r["spearman"] for r in w2v.evaluate(vectors, BENCHMARKS)})
     return row
 
@@ -224,23 +224,25 @@ def main() -> int:
     settings = {key: getattr(args, key) for key in DEFAULTS}
     scratch = tempfile.mkdtemp(prefix="w2v-bench-")
     text_file = os.path.join(scratch, "corpus.txt")
-    prepared = in_own_process(__file__, "--worker", json.dumps(  # encode once, outside the timings
-        {"prepare": True, "corpus": args.corpus, "cache_dir": args.cache_dir, "text_file": None if args.no_gensim else text_file}))
-    report = {"date": datetime.date.today().isoformat(), "command": " ".join(["python", *sys.argv]),
-              "corpus": os.path.abspath(args.corpus), "corpus_tokens": prepared["tokens"], "settings": settings,
-              "overrides": overrides, "gensim_input": args.gensim_input, "repeats": args.repeats,
-              "machine": prepared["machine"], "runs": []}
-    for repeat in range(args.repeats):
-        for engine in engines:
-            spec = {"engine": engine, "corpus": args.corpus, "cache_dir": args.cache_dir, "seed": repeat,
-                    "device": args.device, "gensim_input": args.gensim_input, "text_file": text_file,
-                    "settings": {**settings, **overrides.get(engine, {})}}
-            run = {**in_own_process(__file__, "--worker", json.dumps(spec)), "repeat": repeat}
-            report["runs"].append(run)
-            print(json.dumps(run), flush=True)
-            report["summary"] = summarise(report["runs"])
-            write_json(args.out + ".json", report)  # after every run: an interrupted bench keeps what it measured
-    shutil.rmtree(scratch)
+    try:
+        prepared = in_own_process(__file__, "--worker", json.dumps(  # encode once, outside the timings
+            {"prepare": True, "corpus": args.corpus, "cache_dir": args.cache_dir, "text_file": None if args.no_gensim else text_file}))
+        report = {"date": datetime.date.today().isoformat(), "command": " ".join(["python", *sys.argv]),
+                  "corpus": os.path.abspath(args.corpus), "corpus_tokens": prepared["tokens"], "settings": settings,
+                  "overrides": overrides, "gensim_input": args.gensim_input, "repeats": args.repeats,
+                  "machine": prepared["machine"], "runs": []}
+        for repeat in range(args.repeats):
+            for engine in engines:
+                spec = {"engine": engine, "corpus": args.corpus, "cache_dir": args.cache_dir, "seed": repeat,
+                        "device": args.device, "gensim_input": args.gensim_input, "text_file": text_file,
+                        "settings": {**settings, **overrides.get(engine, {})}}
+                run = {**in_own_process(__file__, "--worker", json.dumps(spec)), "repeat": repeat}
+                report["runs"].append(run)
+                print(json.dumps(run), flush=True)
+                report["summary"] = summarise(report["runs"])
+                write_json(args.out + ".json", report)  # after every run: an interrupted bench keeps what it measured
+    finally:  # the exported corpus can be as large as the corpus
+        shutil.rmtree(scratch)
     table = markdown(report)
     with open(args.out + ".md", "w", encoding="utf-8") as handle:
         handle.write(table)

@@ -19,6 +19,7 @@ import torch
 
 import w2v_contrastive as w2v
 from bench import DEFAULTS, measure
+from benchlib import write_json
 
 PLAN = [
     ("negative-sampling", {"batch_size": 16384}),
@@ -64,6 +65,7 @@ def main() -> int:
     except Exception as exc:
         report["determinism"] = {"error": f"{type(exc).__name__}: {exc}"}
     print(json.dumps(report["determinism"]), flush=True)
+    write_json(args.out, report)
     for head, settings in PLAN:
         if time.time() - started > args.seconds:
             break
@@ -75,8 +77,7 @@ def main() -> int:
             row = {"engine": head, "settings": spec["settings"], "error": f"{type(exc).__name__}: {exc}"}
         report["runs"].append(row)
         print(json.dumps(row), flush=True)
-        with open(args.out, "w") as handle:
-            json.dump(report, handle, indent=2)
+        write_json(args.out, report)
     return 0
 
 
