@@ -21,10 +21,12 @@ def run_cli(*args):
 def trained(tmp_path_factory, cache_dir):
     out = str(tmp_path_factory.mktemp("run") / "sgns")
     code, stdout, stderr = run_cli("train", "--corpus", SMALL_CORPUS, "--head", "negative-sampling", "--out", out,
-                                   "--epochs", "1", "--dim", "32", "--cache-dir", cache_dir, "--no-progress",
-                                   "--threads", "2")
+                                   "--epochs", "1", "--dim", "32", "--cache-dir", cache_dir, "--threads", "2")
     assert code == 0, stderr
     assert "words/s" in stdout
+    # stderr is a pipe here, not a terminal: progress comes as whole lines, never carriage-return redraws
+    assert "\r" not in stderr and stderr.endswith("\n")
+    assert stderr.splitlines()[-1].startswith("negative-sampling: 493.4k/493.4k words (100%), "), stderr
     return out
 
 
@@ -100,15 +102,24 @@ def write(directory, name, data):
 
 
 @pytest.mark.parametrize("case", sorted(BAD_INPUTS))
-def test_bad_input_gives_one_line_exit_2_and_no_output(tmp_path, case):
+def test_bad_input_gives_one_line_exit_2_and_no_output(tmp_path, case, capsys):
     make_args, message = BAD_INPUTS[case]
     out = tmp_path / "out"
-    code, stdout, stderr = run_cli("train", *make_args(str(tmp_path)), "--out", str(out), "--no-progress",
-                                   "--cache-dir", str(tmp_path / "cache"))
+    code = main(["train", *make_args(str(tmp_path)), "--out", str(out), "--no-progress",
+                 "--cache-dir", str(tmp_path / "cache")])
+    stderr = capsys.readouterr().err
     assert code == 2
     assert stderr.count("\n") == 1 and stderr.startswith("error: ") and message in stderr, stderr
-    assert "Traceback" not in stderr
     assert not out.exists() and not (tmp_path / "out.partial").exists()
+
+
+def test_bad_input_through_the_console_entry_point_prints_no_traceback(tmp_path):
+    """The same as above in a real process: the one line is all the user sees."""
+    out = tmp_path / "out"
+    code, stdout, stderr = run_cli("train", "--corpus", str(tmp_path / "nope.txt"), "--out", str(out))
+    assert code == 2 and stdout == ""
+    assert stderr.count("\n") == 1 and stderr.startswith("error: ") and "nope.txt: no such file" in stderr, stderr
+    assert "Traceback" not in stderr and not out.exists() and not (tmp_path / "out.partial").exists()
 
 
 def test_malformed_benchmark_names_file_and_line(trained, tmp_path):

@@ -1,7 +1,13 @@
-"""Every head learns on real text: the loss falls and the vectors beat random ones by a clear margin.
+"""Every registered head learns on real text: the loss falls and the vectors beat random ones by a clear margin.
 
-On gutenberg-small (0.5M tokens) WordSim-353 is too sparse to judge; MEN and SimLex-999 are used.
-For reference, gensim's SGNS with 10 epochs and sample 1e-3 reaches MEN 0.34, SimLex 0.16 there.
+The test runs over the head registry, so a head is covered the day it is registered (with the default
+budget below unless it is given one). Quality is judged on MEN (1,397 covered pairs on gutenberg-small
+at min_count 5), where 20 draws of random vectors on the same vocabulary score -0.01 +- 0.03 (mean +-
+standard deviation, measured by the ``random_men`` fixture): every threshold must sit at least 5 of
+those standard deviations above the random mean, and the test checks that it does. SimLex-999 (631
+covered pairs, random 0.00 +- 0.04) cannot be judged this way on 0.5M tokens: 5 standard deviations is
+0.20, above what any method reaches there (gensim's SGNS with 10 epochs: 0.16), so the suite judges
+SimLex only on the larger corpus of the benchmarks (README). WordSim-353 covers too few pairs here.
 """
 
 import subprocess
@@ -10,51 +16,78 @@ import sys
 import numpy as np
 import pytest
 
-from w2v_contrastive import Vectors, evaluate, train
+from w2v_contrastive import HEADS, Vectors, evaluate, train
+from w2v_contrastive.heads import Head
 
-# (head, settings, minimum MEN rho, minimum SimLex rho or None). Random vectors score 0 +- 0.03 on
-# MEN (1397 covered pairs) and 0 +- 0.04 on SimLex (631). The full softmax runs on the 2,000 most
-# frequent words only (it is O(V) per pair on a CPU): there SimLex keeps 231 pairs of frequent words
-# on which even SGNS scores about 0.04, too few to judge, so only MEN is asserted for it.
-CASES = [
-    ("negative-sampling", {"epochs": 10}, 0.30, 0.10),
-    # the autograd path (what a GPU runs), which the fused CPU kernel replaces for the heads above
-    ("negative-sampling", {"epochs": 10, "fused_cpu": False}, 0.30, 0.10),
-    ("nce", {"epochs": 10}, 0.30, 0.07),
-    ("infonce", {"epochs": 10}, 0.30, 0.08),
-    ("infonce", {"epochs": 2, "in_batch_negatives": True, "negatives": 0, "batch_size": 1024, "temperature": 0.5},
-     0.25, 0.06),
-    ("softmax", {"max_vocab": 2000, "max_words": 1_000_000}, 0.35, None),
-    # the metric-learning heads, with their defaults (Adam; tied tables for contrastive and lifted-structured)
-    ("contrastive", {"epochs": 3}, 0.35, 0.04),
-    ("triplet", {"epochs": 2}, 0.33, 0.04),
-    ("n-pair", {"epochs": 2}, 0.30, 0.04),
-    ("lifted-structured", {"epochs": 1}, 0.33, None),
+#: MEN rho every head must beat (or 5 standard deviations above random, if that is higher); the budgets
+#: below are sized so that each head reaches 0.31-0.48 (measured)
+MEN_MIN = 0.25
+#: the training budget of each head on gutenberg-small (dim 50, sample 1e-3): a few seconds each
+BUDGETS = {
+    "negative-sampling": {"epochs": 10},
+    "nce": {"epochs": 10},
+    "infonce": {"epochs": 10},
+    "softmax": {"max_vocab": 2000, "max_words": 300_000},  # O(V) per pair: the 2,000 most frequent words
+    "contrastive": {"epochs": 1, "lr": 0.01},
+    "triplet": {"epochs": 1, "lr": 0.01},
+    "n-pair": {"max_words": 400_000},
+    "lifted-structured": {"max_words": 250_000},
+}
+DEFAULT_BUDGET = {"max_words": 400_000}
+#: variants that take another training path than the head's default
+VARIANTS = [
+    # the autograd path (what a GPU runs), which the fused CPU kernel replaces for the sampled heads
+    ("negative-sampling", "autograd", {"epochs": 4, "lr": 0.05, "fused_cpu": False}),
+    ("infonce", "in-batch", {"max_words": 400_000, "in_batch_negatives": True, "negatives": 0, "batch_size": 1024,
+                             "temperature": 0.5}),
+    # one set of K noise words for the whole batch: each noise row sums the gradients of all B pairs,
+    # so it needs more noise words and a smaller step than per-example negatives (0.025 diverges)
+    ("nce", "shared-negatives", {"epochs": 6, "shared_negatives": True, "negatives": 64, "lr": 0.01}),
 ]
-FUSED_HEADS = ("negative-sampling", "nce", "infonce")
+CASES = [(name, name, BUDGETS.get(name, DEFAULT_BUDGET)) for name in sorted(HEADS)] + VARIANTS
 
 
-def random_baseline(vocab_words, dim=100, seed=0):
-    rng = np.random.default_rng(seed)
-    return Vectors(vocab_words, rng.standard_normal((len(vocab_words), dim)))
+@pytest.fixture(scope="session")
+def random_men():
+    """``baseline(words) -> (mean, standard deviation, covered pairs)`` of MEN rho over 20 draws of random
+    vectors on a vocabulary (computed once per vocabulary size)."""
+    known = {}
+
+    def baseline(words):
+        if len(words) not in known:
+            rows = [evaluate(random_vectors(words, seed), ["men3k"])[0] for seed in range(20)]
+            rhos = [row["spearman"] for row in rows]
+            known[len(words)] = float(np.mean(rhos)), float(np.std(rhos, ddof=1)), rows[0]["covered"]
+        return known[len(words)]
+
+    return baseline
 
 
-@pytest.mark.parametrize("head,settings,men_min,simlex_min", CASES, ids=[c[0] + str(i) for i, c in enumerate(CASES)])
-def test_head_learns_and_beats_random_vectors(small_corpus, head, settings, men_min, simlex_min):
-    result = train(small_corpus, head=head, dim=50, sample=1e-3, threads=2, progress=False, log_every_seconds=0.5,
+def random_vectors(words, seed=0, dim=50):
+    return Vectors(words, np.random.default_rng(seed).standard_normal((len(words), dim)))
+
+
+def test_every_registered_head_has_a_budget_here():
+    assert set(BUDGETS) == set(HEADS), "give a new head its training budget in BUDGETS"
+
+
+@pytest.mark.parametrize("head,case,settings", CASES, ids=[c[1] for c in CASES])
+def test_head_learns_and_beats_random_vectors(small_corpus, random_men, head, case, settings):
+    result = train(small_corpus, head=head, dim=50, sample=1e-3, threads=2, progress=False, log_every_seconds=0.1,
                    **settings)
-    fused = head in FUSED_HEADS and not settings.get("in_batch_negatives") and settings.get("fused_cpu", True)
-    assert result.stats.fused_cpu == fused
+    compiled_row = HEADS[head].fused_row_loss is not Head.fused_row_loss
+    expect_fused = compiled_row and settings.get("fused_cpu", True) and not (
+        settings.get("in_batch_negatives") or settings.get("shared_negatives"))
+    assert result.stats.fused_cpu == expect_fused
     losses = [h["loss"] for h in result.stats.history]
     # the loss falls by at least 0.1 nat per pair (first vs last three logged averages)
     assert len(losses) >= 6 and np.mean(losses[-3:]) < np.mean(losses[:3]) - 0.1, losses
-    scores = {r["benchmark"]: r for r in evaluate(result.vectors, ["men3k", "simlex999"])}
-    random = {r["benchmark"]: r for r in evaluate(random_baseline(result.vocab.words), ["men3k", "simlex999"])}
-    assert abs(random["men3k"]["spearman"]) < 0.06 and abs(random["simlex999"]["spearman"]) < 0.08
-    assert scores["men3k"]["spearman"] > men_min, scores
-    if simlex_min is not None:
-        assert scores["simlex999"]["spearman"] > simlex_min, scores
-    assert scores["men3k"]["covered"] == random["men3k"]["covered"] > 300
+    mean, spread, covered = random_men(result.vocab.words)
+    assert 0.02 < spread < 0.06 and abs(mean) < 2 * spread  # the baseline the threshold is measured against
+    threshold = max(MEN_MIN, mean + 5 * spread)  # (softmax's 2,000 words cover 499 pairs: 0.30 there)
+    (men,) = evaluate(result.vectors, ["men3k"])
+    assert men["spearman"] > threshold, men
+    assert men["covered"] == covered >= (1397 if "max_vocab" not in settings else 300)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the inherited ru_maxrss is Linux behaviour")

@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from typing import IO, Callable
 
 import torch
-from tqdm.auto import tqdm
 
 from ..config import TrainConfig
 from ..corpus.cache import EncodedCorpus, words_digest
@@ -40,6 +39,7 @@ from ..sampling.pairs import PairBatch, PairStream, StreamPosition, held_out_lin
 from .checkpoint import RESUMABLE_OVERRIDES, STATE_FORMAT, StopSignals, save_state
 from .distributed import Distributed
 from .fused_sgd import FusedSkipGramSGD
+from .progress import Progress
 
 log = logging.getLogger("w2v_contrastive")
 
@@ -265,9 +265,8 @@ class Trainer:
         if self.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(self.device)
         main = self.distributed is None or self.distributed.is_main
-        self.bar = tqdm(total=int(self.budget * ranks), initial=int(self.stats.words * ranks), unit="w",
-                        unit_scale=True, disable=not (config.progress and main), dynamic_ncols=True,
-                        desc=f"{config.head}")
+        self.bar = Progress(int(self.budget * ranks), int(self.stats.words * ranks), config.head,
+                            enabled=config.progress and main)
         deterministic_before = (torch.are_deterministic_algorithms_enabled(),
                                 torch.is_deterministic_algorithms_warn_only_enabled())
         if config.deterministic:  # (the first call imports torch's compiler: 2 s, so only when asked)
@@ -362,7 +361,7 @@ class Trainer:
                 self._interrupt(signals.received or signal.SIGTERM)
             if flags["checkpoint"]:
                 self.checkpoint()
-            self.bar.update(int(stats.words * self.bar.total / self.budget) - self.bar.n)
+            self.bar.update(int(stats.words * self.bar.total / self.budget))
 
     def _log(self, elapsed: float) -> None:
         """Append one metrics record (mean loss since the last one); check the losses were finite."""
@@ -376,8 +375,7 @@ class Trainer:
         self._record(record)
         self.loss_sum.zero_()
         self.loss_pairs = 0
-        self.bar.set_postfix(loss=f"{loss:.4f}", lr=f"{self.lr_now:.5f}",
-                             wps=f"{record['words_per_second'] / 1000:.0f}k", refresh=False)
+        self.bar.set_status(loss, self.lr_now, record["words_per_second"])
 
     def _record(self, record: dict) -> None:
         self.stats.history.append(record)
