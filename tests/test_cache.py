@@ -1,5 +1,6 @@
 import collections
 import json
+import lzma
 import os
 import re
 import unicodedata
@@ -11,7 +12,7 @@ from tests.conftest import SMALL_CORPUS
 
 
 def test_encoding_matches_a_direct_count_and_keeps_line_boundaries(small_corpus):
-    with open(SMALL_CORPUS, encoding="utf-8") as handle:
+    with lzma.open(SMALL_CORPUS, "rt", encoding="utf-8") as handle:
         lines = [re.findall(r"[^\W\d_]+", unicodedata.normalize("NFKC", line).lower()) for line in handle]
     lines = [words for words in lines if words]
     expected = collections.Counter(w for words in lines for w in words)
