@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-import w2v_contrastive.comparison as compare_module
+import w2v_contrastive.comparison.runner as compare_module
 from w2v_contrastive import W2VError, compare
 from w2v_contrastive.cli import main
 from tests.conftest import SMALL_CORPUS

@@ -10,6 +10,7 @@ from w2v_contrastive.heads import Scores, build_head, score_batch
 from w2v_contrastive.model import SkipGram
 from w2v_contrastive.sampling.noise import NoiseDistribution
 from w2v_contrastive.train.fused_sgd import FusedSkipGramSGD, compiled_noise_draw
+from w2v_contrastive.train.setup import fused_kernel_fits
 
 FUSED_HEADS = [
     ("negative-sampling", {}),
@@ -20,13 +21,15 @@ FUSED_HEADS = [
 
 
 def test_the_sampled_heads_have_a_fused_row_and_softmax_does_not():
+    cpu = torch.device("cpu")
     for name in ("negative-sampling", "nce", "infonce"):
-        assert FusedSkipGramSGD.supports(SkipGram(10, 4), build_head(name, TrainConfig()), torch.device("cpu"), "sgd")
-    model = SkipGram(10, 4)
-    assert not FusedSkipGramSGD.supports(model, build_head("softmax", TrainConfig()), torch.device("cpu"), "sgd")
+        assert fused_kernel_fits(build_head(name, TrainConfig()), cpu, "sgd", tied=False)
+    assert not fused_kernel_fits(build_head("softmax", TrainConfig()), cpu, "sgd", tied=False)
     in_batch = build_head("infonce", TrainConfig(in_batch_negatives=True))
-    assert not FusedSkipGramSGD.supports(model, in_batch, torch.device("cpu"), "sgd")
-    assert not FusedSkipGramSGD.supports(model, build_head("nce", TrainConfig()), torch.device("cpu"), "adam")
+    assert not fused_kernel_fits(in_batch, cpu, "sgd", tied=False)
+    assert not fused_kernel_fits(build_head("nce", TrainConfig()), cpu, "adam", tied=False)
+    assert not fused_kernel_fits(build_head("nce", TrainConfig()), cpu, "sgd", tied=True)
+    assert not fused_kernel_fits(build_head("nce", TrainConfig(shared_negatives=True)), cpu, "sgd", tied=False)
 
 
 @pytest.mark.parametrize("name,settings", FUSED_HEADS, ids=[f"{n}{i}" for i, (n, _) in enumerate(FUSED_HEADS)])

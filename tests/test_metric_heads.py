@@ -11,7 +11,7 @@ from w2v_contrastive.errors import W2VError
 from w2v_contrastive.heads import build_head, score_batch
 from w2v_contrastive.model import SkipGram
 from w2v_contrastive.sampling.noise import NoiseDistribution
-from w2v_contrastive.train.trainer import build_model
+from w2v_contrastive.train.setup import build_model
 
 V, DIM, B, K = 12, 5, 6, 4
 

@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from w2v_contrastive import W2VError, evaluate, load, resume, train
+from w2v_contrastive import Callback, W2VError, evaluate, load, resume, train
 from w2v_contrastive.cli import main
 from w2v_contrastive.train.checkpoint import STATE_FILE, load_state
 from w2v_contrastive.vectors import Vectors
@@ -169,13 +169,14 @@ def test_a_run_on_in_memory_texts_resumes_only_when_given_them_again(tmp_path):
     texts = [" ".join(f"w{(i * j) % 97}" for j in range(40)) for i in range(200)]  # sentences, not file names
     out = str(tmp_path / "texts")
 
-    def stop(record, trainer):
-        if trainer.last_checkpoint_step is not None:
+    class StopAfterTheFirstCheckpoint(Callback):
+        def on_checkpoint(self, step, path):
+            assert path == os.path.join(out + ".partial", STATE_FILE) and os.path.exists(path)
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        train(texts, "negative-sampling", out, dim=8, min_count=1, checkpoint_every=1, log_every_seconds=0.0,
-              on_log=stop, progress=False)
+        train(texts, "negative-sampling", out, dim=8, min_count=1, checkpoint_every=1, progress=False,
+              callbacks=[StopAfterTheFirstCheckpoint()])
     with pytest.raises(W2VError, match="in-memory texts, not files; pass the same corpus again"):
         resume(out)
     assert resume(out, texts).stats.words == pytest.approx(5 * 200 * 40)

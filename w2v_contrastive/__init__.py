@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-from .api import (DEFAULT_BENCHMARKS, TrainResult, embedding_geometry, evaluate, evaluate_analogies, export,
+from .api import (DEFAULT_BENCHMARKS, Callback, TrainResult, embedding_geometry, evaluate, evaluate_analogies, export,
                   load_model, make_config, prepare_corpus, resume, train)
 from .comparison import compare
 from .config import TokenizerOptions, TrainConfig
@@ -14,7 +14,7 @@ from .sampling.noise import NoiseDistribution
 from .vectors import Vectors, load
 
 __all__ = [
-    "DEFAULT_BENCHMARKS", "EncodedCorpus", "HEADS", "NoiseDistribution", "TokenizerOptions", "TrainConfig",
+    "Callback", "DEFAULT_BENCHMARKS", "EncodedCorpus", "HEADS", "NoiseDistribution", "TokenizerOptions", "TrainConfig",
     "TrainResult", "Vectors", "Vocabulary", "W2VError", "compare", "embedding_geometry", "evaluate", "evaluate_analogies",
     "export", "load", "load_model", "make_config", "prepare_corpus", "resume", "train",
 ]

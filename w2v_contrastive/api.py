@@ -9,15 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import importlib.metadata
-import json
 import logging
 import os
-import platform
 import shutil
-import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 import torch
@@ -32,14 +28,20 @@ from .eval.benchmarks import load_similarity
 from .eval.estimators import estimator_diagnostics, held_out_pairs
 from .eval.geometry import embedding_geometry
 from .eval.similarity import evaluate_similarity
-from .fileio import atomic_write, replace_directory
-from .heads import build_head
+from .fileio import replace_directory
 from .model import SkipGram
+from .rundir import check_output_dir, load_model, recorded_held_out, work_dir, write_run
 from .sampling.noise import NoiseDistribution
+from .train.callbacks import Callback
 from .train.checkpoint import RESUMABLE_OVERRIDES, STATE_FILE, find_state, load_state
-from .train.distributed import Distributed
-from .train.trainer import Trainer, TrainStats, build_model
+from .train.distributed import Distributed, is_main_process
+from .train.state import TrainStats
+from .train.trainer import Trainer
 from .vectors import Vectors, load
+
+__all__ = ["DEFAULT_BENCHMARKS", "EXPORT_FORMATS", "EXPORT_VECTORS", "Callback", "TrainResult", "embedding_geometry",
+           "evaluate", "evaluate_analogies", "export", "is_main_process", "load", "load_model", "make_config",
+           "prepare_corpus", "prepare_shared_corpus", "recorded_held_out", "resume", "train"]
 
 log = logging.getLogger("w2v_contrastive")
 
@@ -60,6 +62,8 @@ class TrainResult:
     out: str | None = None
     #: estimator diagnostics on the held-out documents (eval/estimators.py), when ``holdout`` > 0
     held_out: dict | None = None
+    #: the head's options as it used them, defaults resolved (``Head.hyperparameters``)
+    hyperparameters: dict = dataclasses.field(default_factory=dict)
 
 
 def prepare_corpus(corpus: Any = None, tokenizer: TokenizerOptions | None = None, text_column: str = "text",
@@ -88,7 +92,7 @@ def make_config(head: str = "negative-sampling", **settings: Any) -> TrainConfig
 
 def train(corpus: Any = None, head: str = "negative-sampling", out: str | os.PathLike | None = None, *,
           text_column: str = "text", cache_dir: str | None = None, overwrite: bool = False,
-          on_log: Callable[[dict, Trainer], None] | None = None, **settings: Any) -> TrainResult:
+          callbacks: Sequence[Callback] = (), **settings: Any) -> TrainResult:
     """Train skip-gram vectors with one head.
 
     corpus: path(s) to text files or folders, a ``datasets.Dataset``, an iterable of strings, an
@@ -96,27 +100,28 @@ def train(corpus: Any = None, head: str = "negative-sampling", out: str | os.Pat
     :class:`TrainConfig` field (dim, window, negatives, epochs, lr, device, checkpoint_every, ...).
     With ``out``, the run's files (vectors.txt, vocab.tsv, config.json, metrics.jsonl, checkpoint.pt)
     are written there, all at once when training succeeds; until then the run works in
-    ``<out>.partial``, where its checkpoints go (see :func:`resume`). ``on_log(record, trainer)`` is
-    called after each periodic metrics record (see :meth:`Trainer.fit`).
+    ``<out>.partial``, where its checkpoints go (see :func:`resume`). ``callbacks``:
+    :class:`~w2v_contrastive.train.callbacks.Callback` objects, called after each metrics record and
+    checkpoint.
     """
     config = make_config(head, **settings)
     distributed = Distributed.from_environment(config.device)
     out = os.fspath(out) if out is not None else None
     if out is not None:
-        _check_output_dir(out, overwrite)
+        check_output_dir(out, overwrite)
     encoded = prepare_shared_corpus(corpus, config.tokenizer, text_column, cache_dir, distributed)
     vocab = _vocabulary(encoded, config, distributed)
-    work = _work_dir(out) if out is not None else None
-    trainer = Trainer(config, encoded, vocab, os.path.join(work, STATE_FILE) if work else None, distributed)
-    trainer.source = _source_record(corpus, text_column, cache_dir)
+    work = work_dir(out) if out is not None else None
+    trainer = Trainer(config, encoded, vocab, os.path.join(work, STATE_FILE) if work else None, distributed,
+                      _source_record(corpus, text_column, cache_dir))
     if work is not None and is_main_process():
         shutil.rmtree(work, ignore_errors=True)
         os.makedirs(work)
-    return _fit_and_write(trainer, out, work, on_log)
+    return _fit_and_write(trainer, out, work, callbacks)
 
 
 def resume(out: str | os.PathLike, corpus: Any = None, *, text_column: str | None = None, cache_dir: str | None = None,
-           on_log: Callable[[dict, Trainer], None] | None = None, **overrides: Any) -> TrainResult:
+           callbacks: Sequence[Callback] = (), **overrides: Any) -> TrainResult:
     """Continue an interrupted run of :func:`train` from its last checkpoint (in ``<out>.partial``)
     with its settings, learning-rate schedule, optimizer and random states and position in the pair
     stream; the result is the one the uninterrupted run gives (bit for bit where the run is
@@ -143,12 +148,12 @@ def resume(out: str | os.PathLike, corpus: Any = None, *, text_column: str | Non
     encoded = prepare_shared_corpus(corpus, config.tokenizer, text_column, cache_dir or source.get("cache_dir"),
                                     distributed)
     vocab = _vocabulary(encoded, config, distributed)
-    trainer = Trainer(config, encoded, vocab, path, distributed)
-    trainer.restore(state)
-    trainer.source = source
-    log.warning("resuming %s from step %d (%.1f%% of the run)", out, trainer.stats.steps,
-                100.0 * trainer.stats.words / max(1.0, encoded.n_tokens * config.epochs))
-    return _fit_and_write(trainer, out, os.path.dirname(path), on_log)
+    trainer = Trainer(config, encoded, vocab, path, distributed, source)
+    trainer.state.restore(state)
+    stats = trainer.state.stats
+    log.warning("resuming %s from step %d (%.1f%% of the run)", out, stats.steps,
+                100.0 * stats.words / max(1.0, encoded.n_tokens * config.epochs))
+    return _fit_and_write(trainer, out, os.path.dirname(path), callbacks)
 
 
 def _source_record(corpus: Any, text_column: str, cache_dir: str | None) -> dict:
@@ -156,13 +161,6 @@ def _source_record(corpus: Any, text_column: str, cache_dir: str | None) -> dict
     paths = named_paths(DEFAULT_CORPUS if corpus is None else corpus)
     return {"paths": [os.path.abspath(p) for p in paths] if paths else None, "text_column": text_column,
             "cache_dir": os.path.abspath(cache_dir) if cache_dir else None}
-
-
-def is_main_process() -> bool:
-    """False on the ranks of a torchrun job other than 0 (they train but write nothing)."""
-    import torch.distributed as dist
-
-    return not dist.is_initialized() or dist.get_rank() == 0
 
 
 def prepare_shared_corpus(corpus: Any, tokenizer: TokenizerOptions, text_column: str, cache_dir: str | None,
@@ -196,12 +194,7 @@ def _vocabulary(encoded: EncodedCorpus, config: TrainConfig, distributed: Distri
     return Vocabulary(words, np.array(counts, dtype=np.int64))
 
 
-def _work_dir(out: str) -> str:
-    return out.rstrip("/\\") + ".partial"
-
-
-def _fit_and_write(trainer: Trainer, out: str | None, work: str | None,
-                   on_log: Callable[[dict, Trainer], None] | None) -> TrainResult:
+def _fit_and_write(trainer: Trainer, out: str | None, work: str | None, callbacks: Sequence[Callback]) -> TrainResult:
     """Train, then write the outputs into ``work`` and move it to ``out``. A failed run leaves
     ``work`` in place when it holds a checkpoint (to resume), and removes it otherwise."""
     config, encoded, vocab = trainer.config, trainer.corpus, trainer.vocab
@@ -209,21 +202,22 @@ def _fit_and_write(trainer: Trainer, out: str | None, work: str | None,
         out = work = None
     try:
         if work is None:
-            stats = trainer.fit(on_log=on_log)
+            stats = trainer.fit(callbacks=callbacks)
         else:
             metrics_path = os.path.join(work, "metrics.jsonl")
+            kept = trainer.state.metrics_bytes  # drop lines logged after the checkpoint we resume from
             with open(metrics_path, "r+" if os.path.exists(metrics_path) else "w", encoding="utf-8") as metrics:
-                metrics.truncate(trainer.metrics_bytes)  # drop lines logged after the checkpoint we resume from
-                metrics.seek(trainer.metrics_bytes)
-                stats = trainer.fit(metrics, on_log)
-        vectors = Vectors(vocab.words, trainer.model.input.weight.detach().float().cpu().numpy())
-        result = TrainResult(trainer.model, vocab, vectors, config, stats, trainer.noise, encoded, out)
+                metrics.truncate(kept)
+                metrics.seek(kept)
+                stats = trainer.fit(metrics, callbacks)
+        result = TrainResult(trainer.model, vocab, trainer.vectors(), config, stats, trainer.noise, encoded, out,
+                             hyperparameters=trainer.head.hyperparameters())
         if trainer.held_out is not None and is_main_process():
             centers, contexts = held_out_pairs(encoded, len(vocab), trainer.held_out, config.window, trainer.device)
             result.held_out = estimator_diagnostics(trainer.model, trainer.noise, centers, contexts,
                                                     config.negatives, config.softmax_chunk)
         if work is not None:
-            _write_outputs(work, result)
+            write_run(work, result)
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(os.path.join(work, STATE_FILE))
             replace_directory(work, out)
@@ -232,82 +226,6 @@ def _fit_and_write(trainer: Trainer, out: str | None, work: str | None,
             shutil.rmtree(work, ignore_errors=True)
         raise
     return result
-
-
-def _check_output_dir(out: str, overwrite: bool) -> None:
-    interrupted = os.path.join(_work_dir(out), STATE_FILE)
-    if os.path.exists(interrupted) and not overwrite:
-        raise W2VError(f"{_work_dir(out)}: holds an interrupted run; continue it with `w2v-contrastive train "
-                       f"--resume {out}` or pass --overwrite to start over")
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise W2VError(f"{out}: exists and is not a directory")
-    if os.path.isdir(out) and os.listdir(out):
-        if not os.path.exists(os.path.join(out, "config.json")):
-            raise W2VError(f"{out}: directory is not empty and is not a training output; choose another --out")
-        if not overwrite:
-            raise W2VError(f"{out}: holds an earlier run; pass --overwrite to replace it")
-
-
-def library_versions(numba: bool = False) -> dict:
-    """Versions of the libraries a run depends on (numba's when the fused CPU kernel trained it)."""
-    return {"w2v_contrastive": _version(), "torch": torch.__version__, "numpy": np.__version__,
-            "numba": importlib.metadata.version("numba") if numba else None, "python": platform.python_version()}
-
-
-def machine() -> dict:
-    """The hardware a run used."""
-    return {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count(),
-            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
-
-
-def run_summary(result: TrainResult) -> dict:
-    """Everything config.json records about a run."""
-    corpus = result.corpus
-    stats = {k: v for k, v in dataclasses.asdict(result.stats).items() if k != "history"}
-    return {
-        "config": result.config.to_dict(),
-        "versions": library_versions(numba=result.stats.fused_cpu),
-        "machine": machine(),
-        "corpus": {"source": corpus.description, "tokens": corpus.n_tokens, "lines": corpus.n_lines,
-                   "types": len(corpus.words), "cache": corpus.directory, "from_cache": corpus.from_cache,
-                   "encode_seconds": corpus.seconds},
-        "vocabulary": {"size": len(result.vocab), "tokens": result.vocab.total},
-        "head": {"name": result.config.head, "lr": result.stats.lr, "optimizer": result.stats.optimizer,
-                 "output_bias": result.model.bias is not None, "geometry": "tied" if result.model.tied else "untied"},
-        "training": stats,
-        "held_out": result.held_out,
-        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
-
-
-def _write_outputs(directory: str, result: TrainResult) -> None:
-    result.vectors.save_word2vec_text(os.path.join(directory, "vectors.txt"))
-    result.vocab.save(os.path.join(directory, "vocab.tsv"))
-    with atomic_write(os.path.join(directory, "config.json")) as handle:
-        json.dump(run_summary(result), handle, indent=2)
-    checkpoint = {"config": result.config.to_dict(), "words": result.vocab.words,
-                  "counts": result.vocab.counts.tolist(),
-                  "model": {k: v.cpu() for k, v in result.model.state_dict().items()}}
-    with atomic_write(os.path.join(directory, "checkpoint.pt"), "wb") as handle:
-        torch.save(checkpoint, handle)
-
-
-def load_model(path: str | os.PathLike) -> tuple[SkipGram, Vocabulary, TrainConfig]:
-    """Reload the model, vocabulary and config of a training output directory (its checkpoint.pt)."""
-    path = os.fspath(path)
-    file = os.path.join(path, "checkpoint.pt") if os.path.isdir(path) else path
-    try:
-        checkpoint = torch.load(file, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise W2VError(f"{file}: no such checkpoint") from None
-    except Exception as exc:
-        raise W2VError(f"{file}: not a readable checkpoint ({type(exc).__name__})") from None
-    config = TrainConfig.from_dict(checkpoint["config"])
-    vocab = Vocabulary(checkpoint["words"], np.array(checkpoint["counts"], dtype=np.int64))
-    model = build_model(dataclasses.replace(config, output_bias="bias.weight" in checkpoint["model"]), len(vocab),
-                        build_head(config.head, config))
-    model.load_state_dict(checkpoint["model"])
-    return model, vocab, config
 
 
 EXPORT_FORMATS = ("word2vec-text", "word2vec-binary", "npy")
@@ -350,21 +268,3 @@ def evaluate(vectors: Vectors | str | os.PathLike, benchmarks: Iterable[str | os
     if not isinstance(vectors, Vectors):
         vectors = load(vectors)
     return [evaluate_similarity(vectors, load_similarity(b)) for b in benchmarks]
-
-
-def recorded_held_out(path: str | os.PathLike) -> dict | None:
-    """The held-out diagnostics recorded in a training output directory's config.json, if any."""
-    summary = os.path.join(os.fspath(path), "config.json")
-    if not os.path.isfile(summary):
-        return None
-    try:
-        with open(summary, encoding="utf-8") as handle:
-            return json.load(handle).get("held_out")
-    except (OSError, ValueError):
-        return None
-
-
-def _version() -> str:
-    from . import __version__
-
-    return __version__

@@ -3,111 +3,75 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import signal
 import sys
 import threading
+import typing
 
 from . import api
 from .comparison import COMPARE_HOLDOUT, compare, results_table
+from .config import CORPUS, GROUPS, MODEL, TokenizerOptions, TrainConfig
 from .errors import W2VError
-from .heads import HEADS
+from .heads import HEADS, constructor_arguments
 from .train.checkpoint import RESUMABLE_OVERRIDES
 
 
 def _add_train_arguments(parser: argparse.ArgumentParser, one_head: bool = True) -> None:
-    defaults = api.TrainConfig()
-    corpus = parser.add_argument_group("corpus")
+    """The corpus options and every TrainConfig / TokenizerOptions field that has a command-line form,
+    from the fields' metadata (config.option): flags, help, choices, group. Options that only some heads
+    take name those heads in their help."""
+    groups = {name: parser.add_argument_group(name) for name in GROUPS}
+    corpus = groups[CORPUS]
     corpus.add_argument("--corpus", action="append", metavar="PATH",
                         help="text file, folder, .gz/.bz2/.xz, or .json/.jsonl/.parquet (repeatable); "
                              "default: the embedded Gutenberg corpus")
     corpus.add_argument("--text-column", default="text", help="column holding the text in json/parquet inputs")
-    corpus.add_argument("--pretokenized", action="store_true", help="only split on whitespace; no normalisation")
-    corpus.add_argument("--keep-case", action="store_true", help="do not lowercase")
-    corpus.add_argument("--keep-digits", action="store_true", help="keep numbers as tokens")
-    corpus.add_argument("--keep-punctuation", action="store_true", help="keep punctuation as tokens")
-    corpus.add_argument("--encoding-errors", choices=["strict", "replace"], default="strict",
-                        help="undecodable bytes: stop with an error, or replace them (and report the count)")
     corpus.add_argument("--cache-dir", help="where encoded corpora are cached (default ~/.cache/w2v-contrastive)")
-    corpus.add_argument("--min-count", type=int, default=defaults.min_count)
-    corpus.add_argument("--max-vocab", type=int, default=None)
-    corpus.add_argument("--sample", type=float, default=defaults.sample, help="subsampling threshold t (0: off)")
-    corpus.add_argument("--alpha", type=float, default=defaults.alpha, help="noise distribution Q ~ count^alpha")
-    model = parser.add_argument_group("model and objective")
     if one_head:
-        model.add_argument("--head", default=defaults.head, help=f"objective: {', '.join(sorted(HEADS))}")
-    model.add_argument("--dim", type=int, default=defaults.dim)
-    model.add_argument("--window", type=int, default=defaults.window)
-    model.add_argument("--negatives", type=int, default=defaults.negatives, help="noise words per positive (K)")
-    model.add_argument("--shared-negatives", action="store_true", help="one set of K noise words per batch")
-    model.add_argument("--in-batch-negatives", action="store_true", help="infonce: other contexts of the batch as negatives")
-    model.add_argument("--temperature", type=float, default=defaults.temperature, help="infonce temperature tau")
-    model.add_argument("--logq-correction", action="store_true", help="infonce: subtract log Q (sampled softmax)")
-    model.add_argument("--geometry", choices=["tied", "untied"], default=None,
-                       help="one table for words and contexts, or two (default: the head's)")
-    model.add_argument("--margin", type=float, default=None, help="contrastive/triplet/lifted-structured margin")
-    model.add_argument("--distance", choices=["euclidean", "cosine"], default=None,
-                       help="contrastive/triplet/lifted-structured distance (default euclidean)")
-    model.add_argument("--mining", choices=["all", "hardest", "semi-hard"], default=defaults.mining,
-                       help="triplet: which noise words count")
-    model.add_argument("--noise-negatives", action="store_true",
-                       help="n-pair: K negatives from Q instead of the batch's other contexts")
-    model.add_argument("--embedding-l2", type=float, default=None, help="n-pair: L2 weight on the vectors (0.002)")
-    model.add_argument("--output-bias", dest="output_bias", action="store_true", default=None,
-                       help="per-word output bias (default: the head's choice)")
-    model.add_argument("--no-output-bias", dest="output_bias", action="store_false")
-    model.add_argument("--softmax-chunk", type=int, default=defaults.softmax_chunk, help="softmax: vocabulary rows per chunk")
-    optim = parser.add_argument_group("optimisation")
-    optim.add_argument("--epochs", type=int, default=defaults.epochs)
-    optim.add_argument("--batch-size", type=int, default=defaults.batch_size,
-                       help="pairs per step (default: 16384 with the fused CPU kernels, else 4096)")
-    optim.add_argument("--lr", type=float, default=None, help="initial learning rate (default: the head's, 0.025 for SGD)")
-    optim.add_argument("--optimizer", choices=["sgd", "adam"], default=None,
-                       help="default: the head's (sgd with sparse row updates; adam for softmax)")
-    optim.add_argument("--max-words", type=int, default=None, help="stop after this many corpus tokens")
-    optim.add_argument("--max-seconds", "--seconds", dest="max_seconds", type=float, default=None,
-                       help="stop after this many seconds of training (a wall-clock budget)")
-    optim.add_argument("--device", default=defaults.device, help="auto, cpu, cuda or cuda:N")
-    optim.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
-    optim.add_argument("--seed", type=int, default=defaults.seed)
-    optim.add_argument("--no-fused-cpu", dest="fused_cpu", action="store_false",
-                       help="CPU: train through autograd instead of the compiled SGD kernels (slower)")
-    optim.add_argument("--holdout", type=float, default=defaults.holdout,
-                       help="fraction of documents held out for the estimator diagnostics (train: 0; compare: 0.01)")
-    optim.add_argument("--log-every", dest="log_every_seconds", type=float, default=defaults.log_every_seconds,
-                       help="seconds between metrics.jsonl records (2)")
-    optim.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
-    reliability = parser.add_argument_group("checkpoints and reliability (docs/reliability.md)")
-    reliability.add_argument("--checkpoint-every", type=int, default=None, metavar="N",
-                             help="write a resumable checkpoint every N steps")
-    reliability.add_argument("--checkpoint-minutes", type=float, default=None, metavar="M",
-                             help="write a resumable checkpoint every M minutes")
-    reliability.add_argument("--nan-policy", choices=["stop", "backoff"], default=defaults.nan_policy,
-                             help="on a non-finite loss: stop (keeping the last checkpoint), or halve the learning "
-                                  "rate, reload the last good state and continue")
-    reliability.add_argument("--deterministic", action="store_true",
-                             help="bit-identical results for a seed on the CPU (the fused kernel runs on one thread)")
-    parallel = parser.add_argument_group("torchrun jobs (several processes; README, Several processes, GPUs and nodes)")
-    parallel.add_argument("--sync", choices=["auto", "gradients", "average"], default=defaults.sync,
-                          help="keep the ranks' parameters equal by summing gradients every step, or by averaging "
-                               "the parameters every --average-every steps (auto: gradients for autograd heads on "
-                               "CPU; average for the fused CPU kernel and on GPUs)")
-    parallel.add_argument("--average-every", type=int, default=defaults.average_every, metavar="K",
-                          help="steps between parameter averages with --sync average (16)")
+        groups[MODEL].add_argument("--head", default=TrainConfig.head, help=f"objective: {', '.join(sorted(HEADS))}")
+    takers = _heads_taking_each_setting()
+    for settings in (TokenizerOptions, TrainConfig):
+        hints = typing.get_type_hints(settings)
+        for field in dataclasses.fields(settings):
+            if field.metadata.get("cli"):
+                _add_setting(groups[field.metadata["group"]], field, hints[field.name], takers.get(field.name))
+
+
+def _add_setting(group, field: dataclasses.Field, kind: type, heads: list[str] | None) -> None:
+    meta, default = field.metadata, field.default
+    flags = meta["flags"] or ("--" + field.name.replace("_", "-"),)
+    help_text = meta["help"] + (f" [{', '.join(heads)}]" if heads else "")
+    options: dict = {"dest": field.name, "help": help_text}
+    if bool in typing.get_args(kind) or kind is bool:
+        if default is None:  # on, off, or the head's choice
+            group.add_argument(flags[0], action="store_true", default=None, **options)
+            group.add_argument(flags[1], dest=field.name, action="store_false", help="the opposite")
+            return
+        group.add_argument(*flags, action="store_false" if default else "store_true", **options)
+        return
+    value_type = next(t for t in (int, float, str) if t is kind or t in typing.get_args(kind))
+    if default is not None:
+        options["help"] += " (default: %(default)s)"
+    group.add_argument(*flags, type=value_type, default=default, choices=meta["choices"], metavar=meta["metavar"],
+                       **options)
+
+
+def _heads_taking_each_setting() -> dict[str, list[str]]:
+    """Setting name -> the heads whose constructor takes it, for settings that not every head takes."""
+    takers: dict[str, list[str]] = {}
+    for name in sorted(HEADS):
+        for argument in constructor_arguments(HEADS[name]):
+            takers.setdefault(argument, []).append(name)
+    return {setting: heads for setting, heads in takers.items() if len(heads) < len(HEADS)}
 
 
 def _settings(args: argparse.Namespace) -> dict:
-    keys = ["dim", "window", "negatives", "min_count", "max_vocab", "sample", "alpha", "epochs", "batch_size", "lr",
-            "optimizer", "device", "threads", "seed", "output_bias", "temperature", "shared_negatives",
-            "in_batch_negatives", "logq_correction", "geometry", "margin", "distance", "mining", "noise_negatives",
-            "embedding_l2", "softmax_chunk", "max_words", "max_seconds", "holdout", "log_every_seconds", "progress",
-            "pretokenized", "fused_cpu", "checkpoint_every", "checkpoint_minutes", "nan_policy", "deterministic",
-            "sync", "average_every",
-            "keep_digits", "keep_punctuation", "encoding_errors"]
-    settings = {k: getattr(args, k) for k in keys}
-    settings["lowercase"] = not args.keep_case
-    return settings
+    """The TrainConfig and TokenizerOptions values given on the command line (defaults included)."""
+    return {field.name: getattr(args, field.name) for settings in (TokenizerOptions, TrainConfig)
+            for field in dataclasses.fields(settings) if field.metadata.get("cli")}
 
 
 def _train(args: argparse.Namespace) -> None:

@@ -8,137 +8,136 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import W2VError
+from .heads.distances import DISTANCES
+from .heads.triplet import MININGS
 
 DEFAULT_CORPUS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "gutenberg-mid.txt.xz")
+
+
+#: the option groups of ``--help``, in order
+GROUPS = ("corpus", "model and objective", "optimisation", "checkpoints and reliability (docs/reliability.md)",
+          "torchrun jobs (README: Several processes, GPUs and nodes)")
+CORPUS, MODEL, OPTIMISATION, RELIABILITY, TORCHRUN = GROUPS
+
+
+def option(default: Any = None, help: str = "", group: str = MODEL, *, flags: tuple[str, ...] = (),
+           choices: tuple[str, ...] | None = None, metavar: str | None = None, cli: bool = True, factory=None):
+    """A settings field with what the command line needs to offer it (cli.py builds ``--help`` from these):
+    its help text, its group, its flags (default ``--field-name``; a negative flag such as ``--no-progress``
+    for a setting that is on by default), its choices, or ``cli=False`` for settings only the API sets."""
+    metadata = {"help": help, "group": group, "flags": flags, "choices": choices, "metavar": metavar, "cli": cli}
+    if factory is not None:
+        return field(default_factory=factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
 
 
 @dataclass
 class TokenizerOptions:
     """How raw text becomes tokens (part of the corpus cache key)."""
 
-    lowercase: bool = True
-    nfkc: bool = True
-    keep_digits: bool = False
-    keep_punctuation: bool = False
-    pretokenized: bool = False
-    encoding_errors: str = "strict"
+    lowercase: bool = option(True, "do not lowercase", CORPUS, flags=("--keep-case",))
+    nfkc: bool = option(True, cli=False)
+    keep_digits: bool = option(False, "keep numbers as tokens", CORPUS)
+    keep_punctuation: bool = option(False, "keep punctuation as tokens", CORPUS)
+    pretokenized: bool = option(False, "only split on whitespace; no normalisation", CORPUS)
+    encoding_errors: str = option("strict", "undecodable bytes: stop with an error, or replace them (and report "
+                                  "the count)", CORPUS, choices=("strict", "replace"))
 
     def validate(self) -> None:
-        if self.encoding_errors not in ("strict", "replace"):
-            raise W2VError(f"encoding_errors must be 'strict' or 'replace', not {self.encoding_errors!r}")
+        _check_choices(self)
 
 
 @dataclass
 class TrainConfig:
-    """Settings of one training run. ``None`` means "the default of the head / optimizer"."""
+    """Settings of one training run. ``None`` means "the default of the head / optimizer".
 
-    head: str = "negative-sampling"
-    dim: int = 100
-    window: int = 5
-    negatives: int = 5
-    min_count: int = 5
-    max_vocab: int | None = None
-    sample: float = 1e-4
-    alpha: float = 0.75
-    epochs: int = 5
-    #: pairs per step; None: 16384 on the fused CPU path (a unit of work there), 512 for heads with
-    #: in-batch negatives (their work per pair grows with the batch), else 4096
-    batch_size: int | None = None
-    lr: float | None = None
-    min_lr_ratio: float = 1e-4
-    optimizer: str | None = None
-    device: str = "auto"
-    threads: int | None = None
-    seed: int = 0
-    #: on the CPU with SGD, heads with a compiled row loss train in word2vec's fused per-pair loop
-    #: (train/fused_sgd.py) instead of through autograd; False keeps every step on autograd
-    fused_cpu: bool = True
-    output_bias: bool | None = None
-    temperature: float = 1.0
-    shared_negatives: bool = False
-    in_batch_negatives: bool = False
-    logq_correction: bool = False
-    #: "tied" (one table: v = u) or "untied" (skip-gram's word and context tables); None: the head's default
-    geometry: str | None = None
-    #: metric-learning heads: margin eps (None: the head's default for its distance), distance
-    #: ("euclidean" or "cosine"), triplet mining, n-pair's negatives from Q and its L2 weight
-    margin: float | None = None
-    distance: str | None = None
-    mining: str = "all"
-    noise_negatives: bool = False
-    embedding_l2: float | None = None
-    softmax_chunk: int = 8192
-    chunk_tokens: int = 1 << 20
-    max_words: int | None = None
+    A head's own options are fields here too, named like the head's constructor arguments (heads/base.py
+    fills them in and each head checks its own); the command line offers every field with ``cli=True``."""
+
+    head: str = option("negative-sampling", cli=False)  # (train --head and compare --heads name it)
+    dim: int = option(100, "vector dimension d")
+    window: int = option(5, "largest window b: contexts within b words of the centre (word2vec's dynamic window)")
+    negatives: int = option(5, "noise words per positive (K)", metavar="K")
+    min_count: int = option(5, "drop words rarer than this", CORPUS)
+    max_vocab: int | None = option(None, "keep only the N most frequent words", CORPUS, metavar="N")
+    sample: float = option(1e-4, "subsampling threshold t (0: off)", CORPUS)
+    alpha: float = option(0.75, "noise distribution Q ~ count^alpha", CORPUS)
+    epochs: int = option(5, "passes over the corpus", OPTIMISATION)
+    batch_size: int | None = option(None, "pairs per step (default: 16384 with the fused CPU kernels, 512 for "
+                                    "heads with in-batch negatives, else 4096)", OPTIMISATION)
+    lr: float | None = option(None, "initial learning rate (default: the head's, 0.025 for SGD)", OPTIMISATION)
+    min_lr_ratio: float = option(1e-4, "the learning rate decays linearly to lr x this", OPTIMISATION)
+    optimizer: str | None = option(None, "default: the head's (sgd with sparse row updates; adam for softmax and "
+                                   "the metric-learning heads)", OPTIMISATION, choices=("sgd", "adam"))
+    device: str = option("auto", "auto, cpu, cuda or cuda:N", OPTIMISATION)
+    threads: int | None = option(None, "CPU threads (default: all cores)", OPTIMISATION)
+    seed: int = option(0, "seed of the pair stream and the noise draws", OPTIMISATION)
+    fused_cpu: bool = option(True, "CPU: train through autograd instead of the compiled SGD kernels (slower)",
+                             OPTIMISATION, flags=("--no-fused-cpu",))
+    output_bias: bool | None = option(None, "per-word output bias b_c (default: the head's choice)",
+                                      flags=("--output-bias", "--no-output-bias"))
+    temperature: float = option(1.0, "temperature tau")
+    shared_negatives: bool = option(False, "one set of K noise words per batch")
+    in_batch_negatives: bool = option(False, "the other contexts of the batch as negatives")
+    logq_correction: bool = option(False, "subtract log Q from the logits (sampled softmax)")
+    geometry: str | None = option(None, "one table for words and contexts, or two (default: the head's)",
+                                  choices=("tied", "untied"))
+    margin: float | None = option(None, "margin eps (default: the head's for its distance)")
+    distance: str | None = option(None, "distance between vectors (default euclidean)", choices=tuple(DISTANCES))
+    mining: str = option("all", "which noise words count", choices=MININGS)
+    noise_negatives: bool = option(False, "K negatives from Q instead of the batch's other contexts")
+    embedding_l2: float | None = option(None, "L2 weight on the vectors (default 0.002)")
+    softmax_chunk: int = option(8192, "softmax: vocabulary rows per chunk of log Z")
+    chunk_tokens: int = option(1 << 20, cli=False)  # corpus tokens the pair stream turns into pairs at once
+    max_words: int | None = option(None, "stop after this many corpus tokens", OPTIMISATION)
     #: fraction of the lines (documents) held out of training for the estimator diagnostics
     #: (eval/estimators.py); the same lines for every run on a corpus
-    holdout: float = 0.0
-    #: stop after this many seconds of training (a wall-clock budget; the learning rate decays with
-    #: whichever of words and seconds is further along)
-    max_seconds: float | None = None
-    log_every_seconds: float = 2.0
-    #: write a resumable checkpoint every N steps and/or every M minutes (into the run's output folder)
-    checkpoint_every: int | None = None
-    checkpoint_minutes: float | None = None
-    #: on a non-finite loss or parameter: "stop" (keeping the last good checkpoint) or "backoff"
-    #: (halve the learning rate, reload the last good checkpoint, continue)
-    nan_policy: str = "stop"
-    #: bit-identical results for a seed on the CPU: the fused kernel runs serially (no Hogwild races)
-    #: and torch uses its deterministic algorithms
-    deterministic: bool = False
-    #: under torchrun (train/distributed.py): "gradients" (all-reduce every step), "average" (local SGD,
-    #: parameters averaged every ``average_every`` steps) or "auto" (average for the fused CPU kernel,
-    #: which has no gradients; gradients otherwise)
-    sync: str = "auto"
-    average_every: int = 16
-    progress: bool = True
-    tokenizer: TokenizerOptions = field(default_factory=TokenizerOptions)
+    holdout: float = option(0.0, "fraction of documents held out for the estimator diagnostics", OPTIMISATION)
+    #: a wall-clock budget; the learning rate decays with whichever of words and seconds is further along
+    max_seconds: float | None = option(None, "stop after this many seconds of training", OPTIMISATION,
+                                       flags=("--max-seconds", "--seconds"))
+    log_every_seconds: float = option(2.0, "seconds between metrics.jsonl records", OPTIMISATION,
+                                      flags=("--log-every",))
+    progress: bool = option(True, "no progress output", OPTIMISATION, flags=("--no-progress",))
+    checkpoint_every: int | None = option(None, "write a resumable checkpoint every N steps", RELIABILITY,
+                                          metavar="N")
+    checkpoint_minutes: float | None = option(None, "write a resumable checkpoint every M minutes", RELIABILITY,
+                                              metavar="M")
+    nan_policy: str = option("stop", "on a non-finite loss: stop (keeping the last checkpoint), or halve the "
+                             "learning rate, reload the last good state and continue", RELIABILITY,
+                             choices=("stop", "backoff"))
+    deterministic: bool = option(False, "bit-identical results for a seed on the CPU (the fused kernel runs on "
+                                 "one thread)", RELIABILITY)
+    sync: str = option("auto", "keep the ranks' parameters equal by summing gradients every step, or by averaging "
+                       "the parameters every --average-every steps (auto: gradients for autograd heads on CPU; "
+                       "average for the fused CPU kernel and on GPUs)", TORCHRUN,
+                       choices=("auto", "gradients", "average"))
+    average_every: int = option(16, "steps between parameter averages with --sync average", TORCHRUN, metavar="K")
+    tokenizer: TokenizerOptions = option(cli=False, factory=TokenizerOptions)
 
     def validate(self) -> None:
-        from .heads import head_class
+        """Check every setting: one W2VError naming the first bad one. The head checks its own options."""
+        from .heads import build_head
 
-        head_class(self.head)
-        positive_ints = ("dim", "window", "epochs", "batch_size", "min_count", "softmax_chunk", "chunk_tokens")
+        _check_choices(self)
+        positive_ints = ("dim", "window", "epochs", "batch_size", "min_count", "max_vocab", "softmax_chunk",
+                         "chunk_tokens", "checkpoint_every", "average_every", "threads")
         for name in positive_ints:
             if getattr(self, name) is not None and int(getattr(self, name)) < 1:
                 raise W2VError(f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         if self.negatives < 0:
             raise W2VError(f"negatives must be >= 0, got {self.negatives}")
-        if self.max_vocab is not None and self.max_vocab < 1:
-            raise W2VError(f"max-vocab must be at least 1, got {self.max_vocab}")
         if self.sample < 0:
             raise W2VError(f"sample must be >= 0 (0 disables subsampling), got {self.sample}")
-        if self.lr is not None and not self.lr > 0:
-            raise W2VError(f"lr must be > 0, got {self.lr}")
-        if not self.temperature > 0:
-            raise W2VError(f"temperature must be > 0, got {self.temperature}")
-        if self.geometry not in (None, "tied", "untied"):
-            raise W2VError(f"geometry must be 'tied' or 'untied', not {self.geometry!r}")
-        if self.margin is not None and not self.margin > 0:
-            raise W2VError(f"margin must be > 0, got {self.margin}")
+        for name in ("lr", "max_seconds", "checkpoint_minutes"):
+            if getattr(self, name) is not None and not getattr(self, name) > 0:
+                raise W2VError(f"{name.replace('_', '-')} must be > 0, got {getattr(self, name)}")
         if not 0.0 <= self.holdout < 0.5:
             raise W2VError(f"holdout must be in [0, 0.5), got {self.holdout}")
-        if self.max_seconds is not None and not self.max_seconds > 0:
-            raise W2VError(f"max-seconds must be > 0, got {self.max_seconds}")
-        if self.embedding_l2 is not None and self.embedding_l2 < 0:
-            raise W2VError(f"embedding-l2 must be >= 0, got {self.embedding_l2}")
-        if self.checkpoint_every is not None and self.checkpoint_every < 1:
-            raise W2VError(f"checkpoint-every must be at least 1 step, got {self.checkpoint_every}")
-        if self.checkpoint_minutes is not None and not self.checkpoint_minutes > 0:
-            raise W2VError(f"checkpoint-minutes must be > 0, got {self.checkpoint_minutes}")
-        if self.sync not in ("auto", "gradients", "average"):
-            raise W2VError(f"sync must be 'auto', 'gradients' or 'average', not {self.sync!r}")
-        if self.average_every < 1:
-            raise W2VError(f"average-every must be at least 1 step, got {self.average_every}")
-        if self.nan_policy not in ("stop", "backoff"):
-            raise W2VError(f"nan-policy must be 'stop' or 'backoff', not {self.nan_policy!r}")
-        if self.optimizer not in (None, "sgd", "adam"):
-            raise W2VError(f"optimizer must be 'sgd' or 'adam', not {self.optimizer!r}")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise W2VError(f"device must be auto, cpu or cuda, not {self.device!r}")
-        if self.threads is not None and self.threads < 1:
-            raise W2VError(f"threads must be at least 1, got {self.threads}")
         self.tokenizer.validate()
+        build_head(self.head, self)  # an unknown head, or one of its options out of range, is an error here
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -149,3 +148,11 @@ class TrainConfig:
         tokenizer = TokenizerOptions(**values.pop("tokenizer", {}))
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(tokenizer=tokenizer, **{k: v for k, v in values.items() if k in known})
+
+
+def _check_choices(settings: Any) -> None:
+    """Every field that lists its choices holds one of them (or None, where None is its default)."""
+    for f in dataclasses.fields(settings):
+        choices, value = f.metadata.get("choices"), getattr(settings, f.name)
+        if choices and value not in choices and not (value is None and f.default is None):
+            raise W2VError(f"{f.name.replace('_', '-')} must be one of {', '.join(choices)}, not {value!r}")

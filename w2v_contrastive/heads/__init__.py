@@ -1,7 +1,9 @@
 """Training objectives ("heads"), one file each, selected by name from :data:`HEADS`."""
 
-from .base import HEADS, Head, ScoreRequest, Scores, build_head, head_class, register, score_batch
+from .base import (HEADS, Head, ScoreRequest, Scores, build_head, constructor_arguments, head_class, register,
+                   score_batch)
 from . import (contrastive, infonce, lifted_structured, n_pair, negative_sampling, nce,  # noqa: F401
                softmax, triplet)  # each registers itself
 
-__all__ = ["HEADS", "Head", "ScoreRequest", "Scores", "build_head", "head_class", "register", "score_batch"]
+__all__ = ["HEADS", "Head", "ScoreRequest", "Scores", "build_head", "constructor_arguments", "head_class", "register",
+           "score_batch"]

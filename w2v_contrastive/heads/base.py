@@ -6,8 +6,9 @@ by the batch or drawn per example, the batch's other contexts, the full-vocabula
 head in a :class:`Scores`. The head never touches the corpus, the optimizer or the device choice.
 
 Adding an objective is one file in this folder that subclasses :class:`Head` under
-``@register("name")``, plus its import line in ``heads/__init__.py``. Constructor keyword arguments
-are filled from the training config fields of the same name.
+``@register("name")``, plus its import line in ``heads/__init__.py`` (docs/extending.md walks through
+one). Constructor keyword arguments are filled from the training config fields of the same name; the
+head checks them and keeps each as an attribute of the same name (:meth:`Head.hyperparameters`).
 """
 
 from __future__ import annotations
@@ -107,6 +108,18 @@ class Head(nn.Module):
         """
         raise NotImplementedError
 
+    def hyperparameters(self) -> dict[str, Any]:
+        """The options this head trains with, defaults resolved (recorded in config.json and compare's
+        results): one entry per constructor argument, read from the attribute of the same name, which
+        each head sets to the value it uses (a distance is recorded by its name)."""
+        values = {name: getattr(self, name) for name in constructor_arguments(type(self))}
+        return {name: getattr(value, "name", value) for name, value in values.items()}
+
+    @classmethod
+    def has_fused_row_loss(cls) -> bool:
+        """Whether the head provides :meth:`fused_row_loss`."""
+        return cls.fused_row_loss is not Head.fused_row_loss
+
 
 def head_class(name: str) -> type[Head]:
     """The registered head called ``name``; a W2VError listing the choices if there is none."""
@@ -115,12 +128,17 @@ def head_class(name: str) -> type[Head]:
     return HEADS[name]
 
 
+def constructor_arguments(cls: type[Head]) -> list[str]:
+    """The names of a head's constructor arguments: each is a training setting of the same name."""
+    return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+
+
 def build_head(name: str, settings: Any) -> Head:
-    """Instantiate head ``name``, taking constructor arguments from ``settings`` attributes."""
+    """Instantiate head ``name``, taking every constructor argument from the ``settings`` attribute of
+    the same name (a :class:`~w2v_contrastive.config.TrainConfig`; an argument without one is a
+    programming error, which tests/test_head_contract.py catches for every registered head)."""
     cls = head_class(name)
-    parameters = inspect.signature(cls.__init__).parameters
-    kwargs = {p: getattr(settings, p) for p in parameters if p != "self" and hasattr(settings, p)}
-    return cls(**kwargs)
+    return cls(**{argument: getattr(settings, argument) for argument in constructor_arguments(cls)})
 
 
 def score_batch(model, noise, request: ScoreRequest, centers: torch.Tensor, contexts: torch.Tensor,

@@ -42,6 +42,7 @@ class Contrastive(Head):
     def __init__(self, negatives: int = 5, margin: float | None = None, distance: str | None = None):
         super().__init__()
         self.distance, self.margin = distance_and_margin(distance, margin, self.default_margin)
+        self.negatives = negatives
         self.request = ScoreRequest(negatives=negatives, squared_norms=True)
 
     def forward(self, scores: Scores) -> torch.Tensor:

@@ -78,4 +78,6 @@ def distance_and_margin(distance: str | None, margin: float | None,
     """The distance a metric-learning head uses (euclidean unless named) and its margin (the head's
     default for that distance unless given)."""
     chosen = get_distance(distance or "euclidean")
+    if margin is not None and not margin > 0:
+        raise W2VError(f"margin must be > 0, got {margin}")
     return chosen, default_margin[chosen.name] if margin is None else margin

@@ -44,7 +44,10 @@ class InfoNCE(Head):
         super().__init__()
         if not negatives and not in_batch_negatives:
             raise W2VError("infonce needs negatives: --negatives K > 0 and/or --in-batch-negatives")
+        if not temperature > 0:
+            raise W2VError(f"temperature must be > 0, got {temperature}")
         self.request = ScoreRequest(negatives=negatives, shared_negatives=shared_negatives, in_batch=in_batch_negatives)
+        self.negatives, self.shared_negatives, self.in_batch_negatives = negatives, shared_negatives, in_batch_negatives
         self.temperature = temperature
         self.logq_correction = logq_correction
 

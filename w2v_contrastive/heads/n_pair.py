@@ -25,6 +25,7 @@ import dataclasses
 
 import torch
 
+from ..errors import W2VError
 from .base import Head, Scores, register
 from .infonce import InfoNCE
 
@@ -37,7 +38,10 @@ class NPair(InfoNCE):
 
     def __init__(self, negatives: int = 5, noise_negatives: bool = False, embedding_l2: float | None = None):
         super().__init__(negatives=negatives if noise_negatives else 0, in_batch_negatives=not noise_negatives)
+        if embedding_l2 is not None and embedding_l2 < 0:
+            raise W2VError(f"embedding-l2 must be >= 0, got {embedding_l2}")
         self.request = dataclasses.replace(self.request, squared_norms=True)
+        self.noise_negatives = noise_negatives
         self.embedding_l2 = 0.002 if embedding_l2 is None else embedding_l2
 
     def forward(self, scores: Scores) -> torch.Tensor:

@@ -38,6 +38,7 @@ class NCE(Head):
     def __init__(self, negatives: int = 5, shared_negatives: bool = False):
         super().__init__()
         self.request = ScoreRequest(negatives=max(1, negatives), shared_negatives=shared_negatives)
+        self.negatives, self.shared_negatives = self.request.negatives, shared_negatives
         self.log_k = math.log(self.request.negatives)
 
     def forward(self, scores: Scores) -> torch.Tensor:

@@ -25,6 +25,7 @@ class NegativeSampling(Head):
     def __init__(self, negatives: int = 5, shared_negatives: bool = False):
         super().__init__()
         self.request = ScoreRequest(negatives=max(1, negatives), shared_negatives=shared_negatives)
+        self.negatives, self.shared_negatives = self.request.negatives, shared_negatives
 
     def forward(self, scores: Scores) -> torch.Tensor:
         return F.softplus(-scores.positive) + F.softplus(scores.negative).sum(1)

@@ -51,7 +51,7 @@ class Triplet(Head):
         if mining not in MININGS:
             raise W2VError(f"unknown mining {mining!r}; choose one of: {', '.join(MININGS)}")
         self.distance, self.margin = distance_and_margin(distance, margin, self.default_margin)
-        self.mining = mining
+        self.negatives, self.mining = negatives, mining
         self.request = ScoreRequest(negatives=negatives, squared_norms=True)
 
     def forward(self, scores: Scores) -> torch.Tensor:

@@ -148,3 +148,8 @@ class Distributed:
             dist.all_reduce(low, op=dist.ReduceOp.MIN)
             largest = max(largest, float((high - low).max()))
         return largest
+
+
+def is_main_process() -> bool:
+    """False on the ranks of a torchrun job other than 0 (they train but write nothing)."""
+    return not dist.is_initialized() or dist.get_rank() == 0

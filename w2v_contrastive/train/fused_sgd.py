@@ -113,9 +113,6 @@ def _compile_step(row_loss):
 class FusedSkipGramSGD:
     """Trains a CPU :class:`SkipGram` in place, one batch of (word, context) pairs per :meth:`step`."""
 
-    #: pairs per step unless the user sets --batch-size; pairs see fresh vectors whatever the size
-    default_batch_size = 16384
-
     def __init__(self, model: SkipGram, head: Head, noise: NoiseDistribution, threads: int, serial: bool = False):
         from numba import config, set_num_threads
 
@@ -135,15 +132,6 @@ class FusedSkipGramSGD:
         self.losses = np.zeros(self.slices, dtype=np.float64)
         empty = torch.zeros(0, dtype=torch.int64)
         self.step(empty, empty, 0.0, torch.Generator())  # compile now (a few seconds), not inside the timed training loop
-
-    @staticmethod
-    def supports(model: SkipGram, head: Head, device: torch.device, optimizer: str) -> bool:
-        """Whether this head on this model can train on the fused path."""
-        request = head.request
-        per_example = request.negatives > 0 and not request.shared_negatives
-        return (device.type == "cpu" and optimizer == "sgd" and per_example and not request.in_batch
-                and not request.full_vocabulary and not model.tied and model.input.weight.dtype == torch.float32
-                and type(head).fused_row_loss is not Head.fused_row_loss)
 
     def step(self, words: torch.Tensor, contexts: torch.Tensor, lr: float,
              generator: torch.Generator | None = None) -> float:

@@ -57,16 +57,16 @@ class Progress:
         if self.bar is not None:
             self.bar.close()
         elif self.enabled:
-            self._line()
+            self._line(last=True)
 
-    def _line(self) -> None:
+    def _line(self, last: bool = False) -> None:
         now = time.perf_counter()
         rate = (self.done - self.start_done) / max(now - self.started, 1e-9)
         parts = [f"{_count(self.done)}/{_count(self.total)} words ({100.0 * self.done / self.total:.0f}%)",
                  f"{rate / 1000:,.0f}k words/s"]
         if self.status:
             parts += [f"loss {self.status['loss']}", f"lr {self.status['lr']}"]
-        if 0 < self.done < self.total and rate > 0:
+        if not last and 0 < self.done < self.total and rate > 0:
             parts.append(f"{(self.total - self.done) / rate:.0f}s left")
         self.stream.write(f"{self.desc}: {', '.join(parts)}\n")
         self.stream.flush()

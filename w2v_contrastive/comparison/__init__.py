@@ -1,0 +1,6 @@
+"""Head-to-head comparison of heads under identical conditions: the runner and its report."""
+
+from .report import overlapping_pairs, results_table, summarise
+from .runner import COMPARE_HOLDOUT, compare
+
+__all__ = ["COMPARE_HOLDOUT", "compare", "overlapping_pairs", "results_table", "summarise"]

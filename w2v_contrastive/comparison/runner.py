@@ -1,0 +1,218 @@
+"""Head-to-head comparison: every head x seed trained under identical conditions and evaluated alike.
+
+The runner (this module) trains and evaluates; :mod:`.report` turns the runs into tables and plots.
+
+Identical conditions: one encoded corpus, one vocabulary, one noise distribution Q, and for a given
+seed the same pair stream (the trainer draws pairs from a generator that depends on the seed only),
+the same dimension, window, negatives and budget (``epochs`` and/or ``max_seconds``). What a head
+sets for itself when the user does not (optimizer, learning rate, geometry, batch size) is its
+documented default, recorded with each run.
+
+Layout of ``out``::
+
+    runs/<head>-seed<seed>.json   one finished run, written atomically; resuming skips the runs present
+    results.json                  every run, the shared settings, versions and hardware
+    results.md                    head x benchmark table: mean and 95% interval over seeds, words/s, ...
+    loss.png, rho.png, scores.png training loss and WS353 / SimLex rho against time; scores with intervals
+
+The 95% interval of a mean over n >= 2 seeds is Student's t interval (it covers seed-to-seed variation
+of training); with one seed it is the bootstrap interval over the benchmark's pairs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import threading
+from typing import Any, Iterable, Sequence
+
+from ..api import make_config, prepare_shared_corpus, train
+from ..config import TrainConfig
+from ..errors import W2VError
+from ..eval.analogy import evaluate_analogies
+from ..eval.benchmarks import load_similarity
+from ..eval.geometry import embedding_geometry
+from ..eval.similarity import evaluate_similarity
+from ..fileio import atomic_write
+from ..rundir import head_summary, library_versions, machine
+from ..train.callbacks import Callback
+from ..train.distributed import Distributed, is_main_process
+from ..train.trainer import process_peak_rss_mb
+from ..vectors import Vectors
+from .report import TIMELINE_BENCHMARKS, plot, results_table, summarise
+
+#: every similarity benchmark shipped in data/benchmarks
+SIMILARITY_BENCHMARKS = ("wordsim353", "wordsim353_sim", "wordsim353_rel", "simlex999", "men3k", "rg65", "mturk287")
+ANALOGY_BENCHMARK = "questions-words"
+#: fraction of documents held out of every run for the estimator diagnostics unless told otherwise
+COMPARE_HOLDOUT = 0.01
+
+
+def compare(corpus: Any, heads: Sequence[str], out: str | os.PathLike, seeds: Sequence[int] = (0,), *,
+            benchmarks: Iterable[str] = (), analogies: bool = True, eval_every_seconds: float = 30.0,
+            tensorboard: str | None = None, cache_dir: str | None = None, text_column: str = "text",
+            **settings: Any) -> dict | None:
+    """Train every head with every seed on ``corpus`` under the same ``settings`` (any TrainConfig
+    field), evaluate each run, and write the results, table and plots into ``out``. Returns the
+    content of results.json. Runs already finished in ``out`` are reused. Under torchrun every run
+    is trained by all the processes (train/distributed.py); rank 0 evaluates, writes and returns
+    the results, the other ranks return None."""
+    if not heads or not seeds:
+        raise W2VError("compare needs at least one head and one seed")
+    settings.setdefault("holdout", COMPARE_HOLDOUT)
+    configs = {(head, seed): make_config(head, **{**settings, "seed": seed}) for head in heads for seed in seeds}
+    similarity = [load_similarity(b) for b in (*SIMILARITY_BENCHMARKS, *benchmarks)]
+    out = os.fspath(out)
+    first = next(iter(configs.values()))
+    distributed = Distributed.from_environment(first.device)
+    main = is_main_process()
+    if main:
+        os.makedirs(os.path.join(out, "runs"), exist_ok=True)
+    writer_class = _summary_writer_class() if tensorboard and main else None
+    encoded = prepare_shared_corpus(corpus, first.tokenizer, text_column, cache_dir, distributed)
+    runs = []
+    for (head, seed), config in configs.items():
+        path = os.path.join(out, "runs", f"{head}-seed{seed}.json")
+        run = _finished_run(path, config) if main else None
+        if distributed is not None:  # every rank must know whether to train it
+            run = distributed.broadcast(run)
+        if run is None:
+            writer = writer_class(os.path.join(tensorboard, f"{head}-seed{seed}")) if writer_class else None
+            run = _train_and_evaluate(encoded, config, similarity, analogies, eval_every_seconds, writer)
+            if main:
+                with atomic_write(path) as handle:
+                    json.dump(run, handle, indent=1)
+        runs.append(run)
+    if not main:
+        return None
+    results = {"corpus": encoded.description, "tokens": encoded.n_tokens, "heads": list(heads), "seeds": list(seeds),
+               "settings": _shared_settings(configs), "versions": library_versions(numba=any(r["training"]["fused_cpu"] for r in runs)),
+               "machine": machine(),
+               "summary": summarise(runs), "runs": runs}
+    with atomic_write(os.path.join(out, "results.json")) as handle:
+        json.dump(results, handle, indent=1)
+    with atomic_write(os.path.join(out, "results.md")) as handle:
+        handle.write(results_table(results))
+    plot(results, out)
+    return results
+
+
+def _finished_run(path: str, config: TrainConfig) -> dict | None:
+    """The run recorded at ``path`` if there is one, trained with exactly ``config``."""
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            run = json.load(handle)
+    except (OSError, ValueError):
+        return None  # unreadable: train it again
+    if run.get("config") != config.to_dict():
+        raise W2VError(f"{path}: holds a run with other settings; compare into a new --out")
+    return run
+
+
+class Timeline(Callback):
+    """Follows a run: loss and the timeline benchmarks' rho every ``every`` training seconds (and at
+    the last record), also written to TensorBoard when ``writer`` is given."""
+
+    def __init__(self, benchmarks, every: float, writer=None):
+        self.benchmarks, self.every, self.writer = benchmarks, every, writer
+        self.points: list[dict] = []
+
+    def on_log(self, record: dict, vectors) -> None:
+        if not self.points or record["seconds"] >= self.points[-1]["seconds"] + self.every:
+            self.add(record, vectors())
+
+    def add(self, record: dict, vectors: Vectors) -> None:
+        point = {"seconds": record["seconds"], "words": record["words"], "loss": record["loss"]}
+        point.update({b.name: evaluate_similarity(vectors, b)["spearman"] for b in self.benchmarks})
+        self.points.append(point)
+        if self.writer is not None:
+            for key in ("loss", *(b.name for b in self.benchmarks)):
+                self.writer.add_scalar(key, point[key], point["words"])
+            self.writer.add_scalar("words_per_second", record["words_per_second"], point["words"])
+
+    def finish(self, last_record: dict | None, vectors: Vectors) -> None:
+        """Make sure the timeline ends with the run's last record."""
+        if last_record is not None and (not self.points or self.points[-1]["words"] != last_record["words"]):
+            self.add(last_record, vectors)
+
+
+def _train_and_evaluate(encoded, config: TrainConfig, similarity, analogies: bool, eval_every_seconds: float,
+                        writer) -> dict | None:
+    timeline = Timeline([b for b in similarity if b.name in TIMELINE_BENCHMARKS], eval_every_seconds, writer)
+    with PeakMemory() as memory:
+        result = train(encoded, config.head, callbacks=[timeline], **_settings_of(config))
+    if not is_main_process():
+        return None
+    vectors = result.vectors
+    timeline.finish(result.stats.history[-1] if result.stats.history else None, vectors)
+    scores = {}
+    for benchmark in similarity:
+        row = evaluate_similarity(vectors, benchmark)
+        scores[row["benchmark"]] = {k: row[k] for k in ("spearman", "spearman_ci95", "pearson", "covered", "pairs")}
+    run = {"head": config.head, "seed": config.seed, "config": config.to_dict(), "head_settings": head_summary(result),
+           "training": {k: v for k, v in dataclasses.asdict(result.stats).items() if k != "history"},
+           "peak_memory_mb": memory.peak_mb, "similarity": scores, "geometry": embedding_geometry(vectors),
+           "held_out": result.held_out,
+           "history": result.stats.history, "timeline": timeline.points}
+    if analogies:
+        run["analogy"] = evaluate_analogies(vectors, ANALOGY_BENCHMARK)
+    if writer is not None:
+        for name, row in scores.items():
+            writer.add_scalar(f"final/{name}", row["spearman"], int(result.stats.words))
+        writer.close()
+    return run
+
+
+def _settings_of(config: TrainConfig) -> dict:
+    settings = config.to_dict()
+    settings.pop("head")
+    settings["tokenizer"] = config.tokenizer
+    return settings
+
+
+def _shared_settings(configs: dict) -> dict:
+    first = next(iter(configs.values())).to_dict()
+    return {k: v for k, v in first.items() if k not in ("head", "seed")}
+
+
+def _summary_writer_class():
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        raise W2VError("--tensorboard needs the tensorboard package: pip install 'w2v-contrastive[tensorboard]'") from None
+    return SummaryWriter
+
+
+class PeakMemory:
+    """Peak resident memory (MB) of this process while the block runs, sampled every 50 ms from
+    /proc/self/statm (getrusage's maximum never goes down, so it cannot tell one run from the next)."""
+
+    def __init__(self, interval: float = 0.05):
+        self.interval = interval
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _current_mb(self) -> float:
+        try:
+            with open("/proc/self/statm") as handle:
+                return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+        except OSError:  # not Linux: the process maximum so far
+            return process_peak_rss_mb()
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak_mb = max(self.peak_mb, self._current_mb())
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> "PeakMemory":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak_mb = max(self.peak_mb, self._current_mb())

@@ -1,0 +1,145 @@
+"""What a run will do, decided before anything is built: a pure function of the settings, the head and the machine.
+
+:func:`plan` takes the :class:`~w2v_contrastive.config.TrainConfig`, the head and a :class:`Machine`
+description and returns a :class:`TrainingSetup`: the device and threads, the optimizer and learning
+rate, the model's shape (output bias, tied tables), which training step runs (the fused CPU kernel
+or autograd), how torchrun ranks stay in sync, and the batch size. No corpus, model or process group
+is needed, so every decision can be tested on its own (tests/test_setup.py). :func:`build_model` and
+:func:`build_optimizers` then build what the setup says.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+
+from ..config import TrainConfig
+from ..errors import W2VError
+from ..heads import Head
+from ..model import SkipGram
+
+#: pairs per step on the autograd path when the user sets none
+AUTOGRAD_BATCH_SIZE = 4096
+#: heads that score every word against every context of the batch do O(B) work per pair: smaller batches
+IN_BATCH_SIZE = 512
+#: pairs per step of the fused CPU kernel (a unit of work there: every pair is scored with fresh vectors)
+FUSED_BATCH_SIZE = 16384
+
+
+@dataclass(frozen=True)
+class Machine:
+    """Where a run trains: its device, the cores of the machine, and its place in a torchrun job
+    (``ranks`` processes in all, ``local_ranks`` of them on this machine, talking over ``backend``)."""
+
+    device: torch.device
+    cpu_count: int
+    ranks: int = 1
+    local_ranks: int = 1
+    backend: str | None = None
+
+    @classmethod
+    def current(cls, device: torch.device, distributed=None) -> "Machine":
+        if distributed is None:
+            return cls(device, os.cpu_count() or 1)
+        return cls(device, os.cpu_count() or 1, distributed.world_size, distributed.local_world_size,
+                   distributed.backend)
+
+
+@dataclass(frozen=True)
+class TrainingSetup:
+    """Every decision a run takes before it starts (see :func:`plan`)."""
+
+    device: torch.device
+    threads: int
+    optimizer: str
+    lr: float
+    output_bias: bool
+    tied: bool
+    #: the fused CPU kernel (train/fused_sgd.py) instead of autograd
+    fused: bool
+    #: torchrun: "gradients" or "average" (None alone)
+    sync: str | None
+    #: each rank's learning rate is this many times the run's (``average``: the linear scaling rule)
+    rank_lr_factor: int
+    batch_size: int
+
+
+def resolve_device(name: str) -> torch.device:
+    """The torch device ``--device`` names ("auto": CUDA when torch sees a GPU)."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise W2VError("device cuda requested but torch sees no CUDA GPU (use --device cpu or auto)")
+    return torch.device(name)
+
+
+def plan(config: TrainConfig, head: Head, machine: Machine) -> TrainingSetup:
+    """The setup of a run with ``config`` and ``head`` on ``machine``; a one-line W2VError for
+    combinations that cannot work. ``None`` settings take the head's defaults."""
+    output_bias, tied = model_shape(config, head)
+    optimizer = config.optimizer or head.default_optimizer
+    lr = config.lr if config.lr is not None else head.default_lr[optimizer]
+    threads = config.threads or max(1, machine.cpu_count // machine.local_ranks)
+    fused = config.fused_cpu and fused_kernel_fits(head, machine.device, optimizer, tied)
+    sync = None
+    if machine.ranks > 1:  # the fused kernel applies updates without gradients, and NCCL sums no sparse ones
+        can_sum = machine.backend == "gloo" and not fused
+        sync = config.sync if config.sync != "auto" else "gradients" if can_sum else "average"
+        if sync == "gradients" and machine.backend != "gloo":
+            raise W2VError(f"--sync gradients needs the gloo backend (CPU): {machine.backend} cannot "
+                           "all-reduce the sparse row gradients; use --sync average")
+        fused = fused and sync == "average"
+    # averaging W models divides each rank's update by W: each rank steps W times as far (the linear
+    # scaling rule, as local SGD does), so the average moves as far as all their updates
+    rank_lr_factor = machine.ranks if sync == "average" else 1
+    batch_size = config.batch_size or (FUSED_BATCH_SIZE if fused else
+                                       IN_BATCH_SIZE if head.request.in_batch else AUTOGRAD_BATCH_SIZE)
+    return TrainingSetup(machine.device, threads, optimizer, lr, output_bias, tied, fused, sync, rank_lr_factor,
+                         batch_size)
+
+
+def fused_kernel_fits(head: Head, device: torch.device, optimizer: str, tied: bool) -> bool:
+    """Whether the fused CPU kernel can train this head: SGD on the CPU, two tables, one row of
+    candidates per pair (the true context and its own K noise words), and a compiled row loss."""
+    request = head.request
+    per_example = request.negatives > 0 and not request.shared_negatives
+    return (device.type == "cpu" and optimizer == "sgd" and per_example and not request.in_batch
+            and not request.full_vocabulary and not tied and head.has_fused_row_loss())
+
+
+def model_shape(config: TrainConfig, head: Head) -> tuple[bool, bool]:
+    """(output bias, tied tables) of the model ``config`` asks for, with the head's defaults where it says nothing."""
+    output_bias = config.output_bias if config.output_bias is not None else head.wants_output_bias
+    if output_bias and not head.takes_output_bias:
+        raise W2VError(f"the {head.name} head measures distances between vectors; it takes no --output-bias")
+    return output_bias, (config.geometry or head.default_geometry) == "tied"
+
+
+def build_model(config: TrainConfig, vocab_size: int, head: Head, log_prior: torch.Tensor | None = None) -> SkipGram:
+    """The skip-gram model ``config`` and ``head`` describe (on the CPU; the caller moves it)."""
+    output_bias, tied = model_shape(config, head)
+    return SkipGram(vocab_size, config.dim, output_bias=output_bias, log_prior=log_prior, tied=tied,
+                    output_init=head.output_init)
+
+
+def dense_gradient_names(model: SkipGram, head: Head) -> set[str]:
+    """The parameters whose gradients are dense: the full-vocabulary softmax reads the whole context
+    table (and bias); every other gradient holds only the rows a batch used."""
+    if not head.request.full_vocabulary:
+        return set()
+    prefixes = ("output.", "bias.") + (("input.",) if model.tied else ())
+    return {name for name, _ in model.named_parameters() if name.startswith(prefixes)}
+
+
+def build_optimizers(setup: TrainingSetup, model: SkipGram, dense: set[str]) -> list[torch.optim.Optimizer]:
+    """SGD takes sparse and dense gradients alike; Adam needs SparseAdam for the sparse ones."""
+    if setup.optimizer == "sgd":
+        return [torch.optim.SGD(model.parameters(), lr=setup.lr)]
+    sparse = [p for n, p in model.named_parameters() if n not in dense]
+    dense_parameters = [p for n, p in model.named_parameters() if n in dense]
+    optimizers: list[torch.optim.Optimizer] = [torch.optim.SparseAdam(sparse, lr=setup.lr)]
+    if dense_parameters:
+        optimizers.append(torch.optim.Adam(dense_parameters, lr=setup.lr))
+    return optimizers
