@@ -1,5 +1,6 @@
 import os
 
+import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -18,3 +19,24 @@ def small_corpus(cache_dir):
     from w2v_contrastive import prepare_corpus
 
     return prepare_corpus(SMALL_CORPUS, cache_dir=cache_dir)
+
+
+@pytest.fixture(scope="session")
+def random_baseline():
+    """``baseline(words, benchmark="men3k") -> (mean, standard deviation, covered pairs)`` of Spearman rho
+    over 20 draws of random 50-dimensional vectors on a vocabulary: what a quality threshold on that
+    vocabulary must clear by at least 5 standard deviations (computed once per vocabulary and benchmark)."""
+    from w2v_contrastive import Vectors, evaluate
+
+    known = {}
+
+    def baseline(words, benchmark="men3k"):
+        key = (len(words), words[0], words[-1], benchmark)
+        if key not in known:
+            rows = [evaluate(Vectors(words, np.random.default_rng(seed).standard_normal((len(words), 50))),
+                             [benchmark])[0] for seed in range(20)]
+            rhos = [row["spearman"] for row in rows]
+            known[key] = float(np.mean(rhos)), float(np.std(rhos, ddof=1)), rows[0]["covered"]
+        return known[key]
+
+    return baseline

@@ -50,7 +50,42 @@ def test_diagnostics_match_a_direct_computation():
     assert math.isclose(result["softmax_cross_entropy"], float(expected_ce), rel_tol=1e-4)
     assert math.isclose(result["log_z"]["mean"], float(log_z[distinct].mean()), rel_tol=1e-4)
     assert math.isclose(result["log_z"]["max"], float(log_z[distinct].max()), rel_tol=1e-4)
-    assert result["infonce_bound"]["max"] == math.log(4) and result["infonce_bound"]["bound"] <= math.log(4)
+
+
+def bias_only_model(vocab, beta):
+    """s(w, x) = b_x with u = 0: the true context (word 0) scores beta, every other word 0."""
+    model = SkipGram(vocab, 8, output_bias=True)
+    with torch.no_grad():
+        model.input.weight.zero_()
+        model.bias.weight.zero_()
+        model.bias.weight[0] = beta
+    return model
+
+
+def test_diagnostics_have_their_closed_form_on_a_model_that_scores_by_bias_alone():
+    """Every held-out pair has context 0. log Z(w) = log(e^beta + V - 1) for every w; the softmax
+    cross-entropy is log Z - beta; with K noise words that are never the context (Q(0) = 0) the InfoNCE
+    loss is log(e^beta + K) - beta, so the bound is log((K + 1) e^beta / (e^beta + K)); with noise words
+    that can hit the context, each hit leaves the candidates (k hits: log(e^beta + K - k) - beta)."""
+    vocab, negatives, beta = 30, 5, 2.0
+    model = bias_only_model(vocab, beta)
+    centers, contexts = torch.randint(1, vocab, (500,), generator=torch.Generator().manual_seed(1)), torch.zeros(500, dtype=torch.int64)
+    counts = np.arange(vocab, 0, -1)
+    counts[0] = 0  # the context is never drawn as noise
+    result = estimator_diagnostics(model, NoiseDistribution(counts, 0.75), centers, contexts, negatives, softmax_chunk=7)
+    log_z = math.log(math.exp(beta) + vocab - 1)
+    assert math.isclose(result["softmax_cross_entropy"], log_z - beta, rel_tol=1e-5)
+    assert math.isclose(result["log_z"]["mean"], log_z, rel_tol=1e-5) and result["log_z"]["std"] < 1e-5
+    bound = math.log((negatives + 1) * math.exp(beta) / (math.exp(beta) + negatives))
+    assert math.isclose(result["infonce_bound"]["bound"], bound, rel_tol=1e-5)
+    assert result["infonce_bound"]["max"] == math.log(negatives + 1)
+
+    uniform = NoiseDistribution(np.ones(vocab), 1.0)  # now Q(0) = 1/30: some draws hit the context
+    result = estimator_diagnostics(model, uniform, centers, contexts, negatives, softmax_chunk=7, seed=3)
+    hits = (uniform.sample((500, negatives), torch.Generator().manual_seed(3)) == 0).sum(1).double()  # the same draws
+    assert hits.sum() > 0
+    loss = (torch.log(math.exp(beta) + negatives - hits) - beta).mean()
+    assert math.isclose(result["infonce_bound"]["bound"], math.log(negatives + 1) - float(loss), rel_tol=1e-5)
 
 
 def test_nce_is_self_normalised_and_a_better_softmax_estimate_than_negative_sampling(tmp_path, cache_dir, capsys):

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from w2v_contrastive import Callback, W2VError, evaluate, load, resume, train
+from w2v_contrastive.errors import TrainingInterrupted
 from w2v_contrastive.cli import main
 from w2v_contrastive.train.checkpoint import STATE_FILE, load_state
 from w2v_contrastive.vectors import Vectors
@@ -53,6 +54,34 @@ def test_the_autograd_path_is_reproducible_on_two_threads(small_corpus):
     runs = [train(small_corpus, "nce", dim=24, max_words=150_000, fused_cpu=False, threads=2, progress=False)
             for _ in range(2)]
     assert np.array_equal(runs[0].vectors.matrix, runs[1].vectors.matrix)
+
+
+class SigtermAfterTheFirstCheckpoint(Callback):
+    """Sends this process SIGTERM once, right after the first scheduled checkpoint: a stop mid-run."""
+
+    def __init__(self):
+        self.sent = False
+
+    def on_checkpoint(self, step, path):
+        if not self.sent:
+            self.sent = True
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+@pytest.mark.parametrize("head,settings", [
+    ("nce", {"fused_cpu": False, "max_words": 150_000}),  # torch.optim.SGD on sparse row gradients
+    ("softmax", {"max_vocab": 1000, "max_words": 40_000}),  # SparseAdam (word vectors) and Adam (context table, bias)
+], ids=["SGD", "SparseAdam+Adam"])
+def test_the_autograd_path_stopped_by_sigterm_resumes_bit_for_bit(small_corpus, tmp_path, head, settings):
+    common = dict(dim=24, threads=2, progress=False, **settings)
+    reference = train(small_corpus, head, **common).vectors.matrix
+    out = str(tmp_path / head)
+    with pytest.raises(TrainingInterrupted, match="SIGTERM at step .*: checkpoint written to"):
+        train(small_corpus, head, out, checkpoint_every=3, callbacks=[SigtermAfterTheFirstCheckpoint()], **common)
+    assert not os.path.exists(out) and os.path.exists(os.path.join(out + ".partial", STATE_FILE))
+    assert load_state(os.path.join(out + ".partial", STATE_FILE))["optimizers"]  # the moments travel too
+    resumed = resume(out, small_corpus)  # (an encoded corpus: the run read no files to find again)
+    assert resumed.stats.steps > 3 and np.array_equal(resumed.vectors.matrix, reference)
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "kill-9"])

@@ -3,7 +3,7 @@
 The test runs over the head registry, so a head is covered the day it is registered (with the default
 budget below unless it is given one). Quality is judged on MEN (1,397 covered pairs on gutenberg-small
 at min_count 5), where 20 draws of random vectors on the same vocabulary score -0.01 +- 0.03 (mean +-
-standard deviation, measured by the ``random_men`` fixture): every threshold must sit at least 5 of
+standard deviation, measured by the ``random_baseline`` fixture in conftest.py): every threshold must sit at least 5 of
 those standard deviations above the random mean, and the test checks that it does. SimLex-999 (631
 covered pairs, random 0.00 +- 0.04) cannot be judged this way on 0.5M tokens: 5 standard deviations is
 0.20, above what any method reaches there (gensim's SGNS with 10 epochs: 0.16), so the suite judges
@@ -16,7 +16,7 @@ import sys
 import numpy as np
 import pytest
 
-from w2v_contrastive import HEADS, Vectors, evaluate, train
+from w2v_contrastive import HEADS, evaluate, train
 from w2v_contrastive.heads import Head
 
 #: MEN rho every head must beat (or 5 standard deviations above random, if that is higher); the budgets
@@ -47,32 +47,12 @@ VARIANTS = [
 CASES = [(name, name, BUDGETS.get(name, DEFAULT_BUDGET)) for name in sorted(HEADS)] + VARIANTS
 
 
-@pytest.fixture(scope="session")
-def random_men():
-    """``baseline(words) -> (mean, standard deviation, covered pairs)`` of MEN rho over 20 draws of random
-    vectors on a vocabulary (computed once per vocabulary size)."""
-    known = {}
-
-    def baseline(words):
-        if len(words) not in known:
-            rows = [evaluate(random_vectors(words, seed), ["men3k"])[0] for seed in range(20)]
-            rhos = [row["spearman"] for row in rows]
-            known[len(words)] = float(np.mean(rhos)), float(np.std(rhos, ddof=1)), rows[0]["covered"]
-        return known[len(words)]
-
-    return baseline
-
-
-def random_vectors(words, seed=0, dim=50):
-    return Vectors(words, np.random.default_rng(seed).standard_normal((len(words), dim)))
-
-
 def test_every_registered_head_has_a_budget_here():
     assert set(BUDGETS) == set(HEADS), "give a new head its training budget in BUDGETS"
 
 
 @pytest.mark.parametrize("head,case,settings", CASES, ids=[c[1] for c in CASES])
-def test_head_learns_and_beats_random_vectors(small_corpus, random_men, head, case, settings):
+def test_head_learns_and_beats_random_vectors(small_corpus, random_baseline, head, case, settings):
     result = train(small_corpus, head=head, dim=50, sample=1e-3, threads=2, progress=False, log_every_seconds=0.1,
                    **settings)
     compiled_row = HEADS[head].fused_row_loss is not Head.fused_row_loss
@@ -82,7 +62,7 @@ def test_head_learns_and_beats_random_vectors(small_corpus, random_men, head, ca
     losses = [h["loss"] for h in result.stats.history]
     # the loss falls by at least 0.1 nat per pair (first vs last three logged averages)
     assert len(losses) >= 6 and np.mean(losses[-3:]) < np.mean(losses[:3]) - 0.1, losses
-    mean, spread, covered = random_men(result.vocab.words)
+    mean, spread, covered = random_baseline(result.vocab.words)
     assert 0.02 < spread < 0.06 and abs(mean) < 2 * spread  # the baseline the threshold is measured against
     threshold = max(MEN_MIN, mean + 5 * spread)  # (softmax's 2,000 words cover 499 pairs: 0.30 there)
     (men,) = evaluate(result.vectors, ["men3k"])
