@@ -1,9 +1,13 @@
 # make demo: create .venv, install, train the heads on the embedded corpus and print their scores.
 # make test: create .venv, install with test extras, run the test suite.
-# TORCH picks the torch requirement: the CPU wheel by default (never a multi-GB CUDA build on CI);
-# on a GPU machine use e.g. `make demo TORCH=torch`.
+# TORCH is the torch requirement and TORCH_INDEX the package index it is taken from (README, Set-up):
+#   make test TORCH_INDEX=https://download.pytorch.org/whl/cpu      # the CPU-only build anywhere
+#   make demo TORCH_INDEX=https://download.pytorch.org/whl/cu130     # a given CUDA build
+# With neither, pip resolves torch==2.13.0 from its configured index: on our CI machines the CPU wheel
+# on local disk; from PyPI on Linux, the CUDA 13 build (about 2.5 GB of wheels).
 PYTHON ?= python3
 TORCH ?= torch==2.13.0
+TORCH_INDEX ?=
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -15,7 +19,7 @@ $(PY):
 	$(PY) -m pip install -q --upgrade pip
 
 $(STAMP): $(PY) pyproject.toml
-	$(PY) -m pip install -q "$(TORCH)"
+	$(PY) -m pip install -q "$(TORCH)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(PY) -m pip install -q -e ".[test]"
 	touch $(STAMP)
 

@@ -2,12 +2,15 @@
 
 Default corpus: data/gutenberg-mid.txt.xz (186 public-domain books, 4M tokens). On a CPU the full
 softmax (O(V) per pair, meant for the GPU) gets a smaller budget, said so in the table.
-Run with --epochs/--heads to change the plan; outputs go to runs/demo/<head>.
+Run with --epochs/--heads to change the plan; outputs go to runs/demo/<head>, the table and its
+figures to runs/demo/results.json. Each run shows its progress on stderr (a line every 5 s when that
+is not a terminal, e.g. in a CI log).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -50,7 +53,13 @@ def main() -> int:
         cells = " | ".join(f"{scores[b]['spearman']:.3f} ({scores[b]['covered']}/{scores[b]['pairs']})"
                            for b in ("wordsim353", "simlex999", "men3k"))
         print(f"| {head} | {cells} | {wps:,.0f} | {note} |")
-    print(f"\nvectors in {args.out}/<head>/vectors.txt; total {time.time() - started:.0f}s")
+    total = time.time() - started
+    print(f"\nvectors in {args.out}/<head>/vectors.txt; total {total:.0f}s")
+    with open(os.path.join(args.out, "results.json"), "w", encoding="utf-8") as handle:
+        json.dump({"corpus": corpus.description, "tokens": corpus.n_tokens, "epochs": args.epochs, "gpu": gpu,
+                   "seconds": total, "torch": torch.__version__,
+                   "rows": [{"head": head, "words_per_second": wps, "note": note, "scores": scores}
+                            for head, scores, wps, note in rows]}, handle, indent=1)
     return 0
 
 
