@@ -1,7 +1,6 @@
 """Our heads side by side with gensim's skip-gram: speed, memory and quality on the same corpus, settings and cores.
 
-    python scripts/bench.py --corpus ../shared/data/corpora/gutenberg-mid.txt.xz \\
-        --heads negative-sampling,nce,infonce --repeats 3
+    python scripts/bench.py --corpus data/gutenberg-mid.txt.xz --heads negative-sampling,nce,infonce --repeats 3
 
 Every run is its own process, started by a parent that never imports torch (so its peak RSS is its
 own: see ``prepare``); the engines alternate within each repeat

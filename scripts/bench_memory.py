@@ -1,6 +1,11 @@
-"""Peak resident memory against corpus size: encoding a corpus, then training on it.
+"""Peak resident memory against corpus size: encoding a corpus, then training on it; and where it goes.
 
     python scripts/bench_memory.py --corpus big.txt --max-words 15000000,60000000,0
+    python scripts/bench_memory.py --corpus data/gutenberg-mid.txt.xz --breakdown
+
+``--breakdown`` instead follows one process through the stages of a negative-sampling run (import
+torch, numba, the package; the encoded corpus; the trainer with its compiled kernel; one epoch) and
+records its resident memory after each: bench/memory-breakdown-<date>.json.
 
 Each measurement runs in its own process (peak RSS is per process): first the encoding from a cold
 cache (a fresh --cache-dir), then one epoch of negative sampling (dim 100) stopped after each
@@ -38,15 +43,58 @@ def measure(corpus: str, cache_dir: str, max_words: int | None) -> dict:
     return row
 
 
+def resident_mb() -> dict:
+    """This process's current (VmRSS) and peak (VmHWM) resident memory in MB (Linux)."""
+    with open("/proc/self/status", encoding="ascii") as handle:
+        fields = dict(line.split(":", 1) for line in handle if line.startswith(("VmRSS", "VmHWM")))
+    return {key: round(int(value.split()[0]) / 1024) for key, value in fields.items()}
+
+
+def breakdown(corpus: str, cache_dir: str) -> dict:
+    stages = [{"stage": "python", **resident_mb()}]
+    import torch  # noqa: F401
+
+    stages.append({"stage": "import torch", **resident_mb()})
+    import numba  # noqa: F401
+
+    stages.append({"stage": "import numba", **resident_mb()})
+    import w2v_contrastive as w2v
+    from w2v_contrastive.train.trainer import Trainer
+
+    stages.append({"stage": "import w2v_contrastive (tokenizers, scipy, datasets, ...)", **resident_mb()})
+    encoded = w2v.prepare_corpus(corpus, cache_dir=cache_dir)
+    config = w2v.make_config("negative-sampling", epochs=1, progress=False)
+    vocab = w2v.Vocabulary.from_corpus(encoded, config.min_count, None)
+    stages.append({"stage": f"encoded corpus ({encoded.n_tokens:,} tokens, from cache: {encoded.from_cache})",
+                   **resident_mb()})
+    trainer = Trainer(config, encoded, vocab)
+    stages.append({"stage": f"trainer: tables of {len(vocab):,} x {config.dim}, noise tables, compiled kernel",
+                   **resident_mb()})
+    trainer.fit()
+    stages.append({"stage": "after one epoch (pair stream chunks of about 1M tokens)", **resident_mb()})
+    return {"corpus": corpus, "stages": stages}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", required=True)
     parser.add_argument("--max-words", default="15000000,60000000,0", help="comma-separated; 0 is the whole epoch")
     parser.add_argument("--cache-dir", default=None, help="default: a fresh temporary folder (cold encoding)")
+    parser.add_argument("--breakdown", action="store_true", help="where one run's memory goes, stage by stage")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--out", default=f"bench/memory-{datetime.date.today()}.json")
+    parser.add_argument("--out", default=None, help="default: bench/memory[-breakdown]-<date>.json")
     args = parser.parse_args()
     cache_dir = args.cache_dir or tempfile.mkdtemp(prefix="w2v-bench-memory-")
+    if args.breakdown and args.worker is None:
+        in_own_process(__file__, "--corpus", args.corpus, "--cache-dir", cache_dir, "--worker", "encode")  # cache it
+        report = in_own_process(__file__, "--corpus", args.corpus, "--cache-dir", cache_dir, "--worker", "breakdown")
+        for stage in report["stages"]:
+            print(f"{stage['VmRSS']:>6} MB now, {stage['VmHWM']:>6} MB peak   {stage['stage']}")
+        write_json(args.out or f"bench/memory-breakdown-{datetime.date.today()}.json", report)
+        return 0
+    if args.worker == "breakdown":
+        print(json.dumps(breakdown(args.corpus, cache_dir)))
+        return 0
     if args.worker is not None:
         print(json.dumps(measure(args.corpus, cache_dir, None if args.worker == "encode" else int(args.worker))))
         return 0
@@ -54,7 +102,7 @@ def main() -> int:
     for step in ["encode", *args.max_words.split(",")]:
         rows.append(in_own_process(__file__, "--corpus", args.corpus, "--cache-dir", cache_dir, "--worker", step))
         print(json.dumps(rows[-1]), flush=True)
-    write_json(args.out, {"rows": rows})
+    write_json(args.out or f"bench/memory-{datetime.date.today()}.json", {"rows": rows})
     return 0
 
 

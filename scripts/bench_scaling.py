@@ -1,7 +1,10 @@
 """How training time scales: with corpus size, vocabulary size (full softmax), negatives, and threads.
 
-    python scripts/bench_scaling.py --corpora ../shared/data/corpora/gutenberg-small.txt,\\
-../shared/data/corpora/gutenberg-mid.txt.xz,../shared/data/corpora/gutenberg-large.txt.xz
+    python scripts/bench_scaling.py --corpora data/gutenberg-small.txt.xz,data/gutenberg-mid.txt.xz,\\
+/path/to/gutenberg-large.txt.xz
+
+(gutenberg-small and -mid ship in data/; gutenberg-large, 690 books and 25M tokens from the same
+source, rcdm-uga/Gutenberg_Text, is not shipped: data/MANIFEST.md names the source.)
 
 Four sweeps, every run in its own process through scripts/bench.py's worker (so each figure is
 measured exactly as there), gensim beside our heads wherever it has the same knob:

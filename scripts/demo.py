@@ -45,11 +45,11 @@ def main() -> int:
                     f"top {args.cpu_softmax_vocab:,} words: the full softmax is O(V) per pair, meant for a GPU")
         result = w2v.train(corpus, head=head, out=os.path.join(args.out, head), overwrite=True, **settings)
         scores = {r["benchmark"]: r for r in w2v.evaluate(result.vectors)}
-        rows.append((head, scores, result.stats.words_per_second, note))
+        rows.append((head, scores, result.stats.words_per_second, note, w2v.embedding_geometry(result.vectors)))
     print()
     print("| head | WS353 | SimLex | MEN | words/s | note |")
     print("|---|---|---|---|---|---|")
-    for head, scores, wps, note in rows:
+    for head, scores, wps, note, _ in rows:
         cells = " | ".join(f"{scores[b]['spearman']:.3f} ({scores[b]['covered']}/{scores[b]['pairs']})"
                            for b in ("wordsim353", "simlex999", "men3k"))
         print(f"| {head} | {cells} | {wps:,.0f} | {note} |")
@@ -58,8 +58,8 @@ def main() -> int:
     with open(os.path.join(args.out, "results.json"), "w", encoding="utf-8") as handle:
         json.dump({"corpus": corpus.description, "tokens": corpus.n_tokens, "epochs": args.epochs, "gpu": gpu,
                    "seconds": total, "torch": torch.__version__,
-                   "rows": [{"head": head, "words_per_second": wps, "note": note, "scores": scores}
-                            for head, scores, wps, note in rows]}, handle, indent=1)
+                   "rows": [{"head": head, "words_per_second": wps, "note": note, "scores": scores, "geometry": geometry}
+                            for head, scores, wps, note, geometry in rows]}, handle, indent=1)
     return 0
 
 

@@ -6,7 +6,8 @@
 #   bash scripts/gpu_check.sh OUT_DIR [CORPUS] [WHEELS_DIR]
 #
 # From a session with the device tool (gutenberg-large is 37 MB, under the 64 MiB a call carries):
-#   echo /.gpu/ >> .git/info/exclude; mkdir -p .gpu; cp ../shared/data/corpora/gutenberg-large.txt.xz .gpu/
+#   echo /.gpu/ >> .git/info/exclude; mkdir -p .gpu; cp PATH/TO/gutenberg-large.txt.xz .gpu/   (not shipped:
+#   the team's copy is in its shared data folder; data/MANIFEST.md names the source)
 #   run(command="bash scripts/gpu_check.sh $OUT .gpu/gutenberg-large.txt.xz", carry=[".gpu"], timeout_s=540)
 set -euo pipefail
 out=${1:?usage: gpu_check.sh OUT_DIR [CORPUS] [WHEELS_DIR]}
