@@ -69,10 +69,12 @@ def test_diagnostics_have_their_closed_form_on_a_model_that_scores_by_bias_alone
     that can hit the context, each hit leaves the candidates (k hits: log(e^beta + K - k) - beta)."""
     vocab, negatives, beta = 30, 5, 2.0
     model = bias_only_model(vocab, beta)
-    centers, contexts = torch.randint(1, vocab, (500,), generator=torch.Generator().manual_seed(1)), torch.zeros(500, dtype=torch.int64)
+    centers = torch.randint(1, vocab, (500,), generator=torch.Generator().manual_seed(1))
+    contexts = torch.zeros(500, dtype=torch.int64)
     counts = np.arange(vocab, 0, -1)
     counts[0] = 0  # the context is never drawn as noise
-    result = estimator_diagnostics(model, NoiseDistribution(counts, 0.75), centers, contexts, negatives, softmax_chunk=7)
+    noise = NoiseDistribution(counts, 0.75)
+    result = estimator_diagnostics(model, noise, centers, contexts, negatives, softmax_chunk=7)
     log_z = math.log(math.exp(beta) + vocab - 1)
     assert math.isclose(result["softmax_cross_entropy"], log_z - beta, rel_tol=1e-5)
     assert math.isclose(result["log_z"]["mean"], log_z, rel_tol=1e-5) and result["log_z"]["std"] < 1e-5

@@ -1,6 +1,5 @@
 """infonce: van den Oord et al. 2018, eq. 4 (and sampled softmax with the log Q correction), as a loop."""
 
-import math
 
 import torch
 

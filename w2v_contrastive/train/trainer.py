@@ -76,8 +76,8 @@ class Trainer:
         rank, ranks = (distributed.rank, distributed.world_size) if distributed else (0, 1)
         self.head = build_head(config.head, config)
         device = resolve_device(config.device)
-        self.setup = setup = plan(config, self.head, Machine.current(distributed.device(device) if distributed else device,
-                                                                      distributed))
+        machine = Machine.current(distributed.device(device) if distributed else device, distributed)
+        self.setup = setup = plan(config, self.head, machine)
         self.device = setup.device
         if self.device.type == "cpu":
             torch.set_num_threads(setup.threads)
@@ -253,6 +253,7 @@ class Trainer:
         stats.peak_rss_mb = process_peak_rss_mb()
         if self.device.type == "cuda":
             stats.peak_gpu_mb = torch.cuda.max_memory_allocated(self.device) / 2**20
-        stats.device, stats.threads, stats.lr, stats.optimizer = str(self.device), setup.threads, setup.lr, setup.optimizer
-        stats.batch_size, stats.fused_cpu, stats.deterministic = setup.batch_size, setup.fused, self.config.deterministic
+        stats.device, stats.threads, stats.lr = str(self.device), setup.threads, setup.lr
+        stats.optimizer, stats.batch_size, stats.fused_cpu = setup.optimizer, setup.batch_size, setup.fused
+        stats.deterministic = self.config.deterministic
         return stats
