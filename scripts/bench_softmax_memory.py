@@ -47,7 +47,7 @@ def step(vocab: int, dim: int, batch: int, chunk: int) -> dict:
             "logits_mb_per_chunk": round(batch * min(chunk or vocab, vocab) * 4 / 2**20)}
 
 
-def train(vocab: int, dim: int, batch: int, steps: int) -> dict:
+def train(vocab: int, dim: int, batch: int, steps: int, device: str = "cpu") -> dict:
     import numpy as np
 
     import w2v_contrastive as w2v
@@ -61,13 +61,14 @@ def train(vocab: int, dim: int, batch: int, steps: int) -> dict:
     before = peak_rss_mb()
     pairs_per_token = 5.0  # window 5, no subsampling: about 2 * E[b] = 6 pairs per token, a bit less at line ends
     result = w2v.train(corpus, "softmax", dim=dim, min_count=1, sample=0, batch_size=batch,
-                       max_words=int(steps * batch / pairs_per_token), device="cpu", progress=False)
+                       max_words=int(steps * batch / pairs_per_token), device=device, progress=False)
     parameters_mb = sum(p.numel() * p.element_size() for p in result.model.parameters()) / 2**20
     return {"measurement": "train", "vocab": vocab, "dim": dim, "batch": batch, "steps": result.stats.steps,
             "softmax_chunk": result.config.softmax_chunk, "optimizer": result.stats.optimizer,
             "seconds": round(result.stats.seconds, 1), "parameters_mb": round(parameters_mb),
             "adam_state_mb": round(2 * parameters_mb), "peak_rss_mb_before_training": round(before),
-            "peak_rss_mb": round(result.stats.peak_rss_mb)}
+            "peak_rss_mb": round(result.stats.peak_rss_mb), "device": result.stats.device,
+            "peak_gpu_mb": result.stats.peak_gpu_mb, "words_per_second": result.stats.words_per_second}
 
 
 def main() -> int:

@@ -42,11 +42,12 @@ def test_noise_distribution_is_count_power_alpha_and_sampler_matches_it(alpha):
     assert draws.dtype == torch.int64 and draws.min() >= 0 and draws.max() < len(counts)
 
 
-def stream(lines, vocab_size, window, keep=None, batch_size=1 << 30, seed=0):
+def stream(lines, vocab_size, window, keep=None, batch_size=1 << 30, seed=0, order="centre"):
     corpus = make_corpus(lines, vocab_size)
     keep = np.ones(vocab_size) if keep is None else keep
     generator = torch.Generator().manual_seed(seed)
-    return PairStream(corpus, vocab_size, keep, window, batch_size, torch.device("cpu"), generator, chunk_tokens=64)
+    return PairStream(corpus, vocab_size, keep, window, batch_size, torch.device("cpu"), generator, chunk_tokens=64,
+                      order=order)
 
 
 def test_pairs_stay_inside_lines_and_windows_and_offsets_follow_the_dynamic_window():
@@ -88,3 +89,18 @@ def test_batches_are_shuffled_and_account_for_every_token():
     assert all(b.centers.numel() <= 256 for b in batches)
     first = batches[0].centers[:50].tolist()
     assert first != sorted(first)
+
+
+def test_centre_order_keeps_each_tokens_pairs_together_in_a_random_order_of_tokens():
+    """Token ids are positions, so a centre id is one token: in the centre order its pairs are one run."""
+    lines = [list(range(i * 100, i * 100 + 100)) for i in range(10)]
+    for order in ("centre", "pair"):
+        batches = list(stream(lines, 1000, window=4, batch_size=128, seed=3, order=order).batches(1))
+        centers = torch.cat([b.centers for b in batches])
+        runs = torch.unique_consecutive(centers).numel()  # contiguous runs of one centre token
+        if order == "centre":
+            assert runs == torch.unique(centers).numel()  # every token's pairs form one run
+            assert centers[:200].tolist() != sorted(centers[:200].tolist())  # in a random order of tokens
+            assert max(len(set(b.centers.tolist())) for b in batches) <= 128 // 2 + 2  # about 5 pairs a token
+        else:
+            assert runs > 0.8 * centers.numel()  # pairs scattered

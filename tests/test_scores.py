@@ -42,8 +42,11 @@ def test_per_example_shared_and_in_batch_scores_have_the_values_of_a_direct_comp
                 assert torch.equal(s.negative_log_q, noise.log_probs[drawn])
                 assert torch.equal(s.negative_is_positive, drawn == contexts.unsqueeze(1))
             assert torch.allclose(s.in_batch, direct(model, centers, contexts), atol=1e-5)
-            assert torch.equal(s.in_batch_is_positive, contexts.unsqueeze(0) == contexts.unsqueeze(1))
+            same_context = contexts.unsqueeze(0) == contexts.unsqueeze(1)
+            same_word = centers.unsqueeze(0) == centers.unsqueeze(1)
+            assert torch.equal(s.in_batch_is_positive, same_context | same_word)
             assert s.in_batch_is_positive[0, 2] and not s.in_batch_is_positive[0, 1]  # context 1 twice
+            assert s.in_batch_is_positive[1, 3] and not same_context[1, 3]  # word 5 twice: its own contexts
             assert torch.allclose(s.word_sq_norm, model.input.weight[centers].square().sum(1))
             assert torch.allclose(s.negative_sq_norm.reshape(-1),
                                   model.output.weight[drawn].square().sum(-1).reshape(-1))
@@ -82,3 +85,30 @@ def test_chunked_log_partition_passes_gradcheck_in_double_precision():
     assert torch.autograd.gradcheck(lambda *x: ChunkedLogPartition.apply(*x, 4), (u, weight, bias))
     assert torch.autograd.gradcheck(lambda *x: ChunkedLogPartition.apply(*x, 64), (u, weight, bias))  # one chunk
     assert torch.autograd.gradcheck(lambda *x: ChunkedLogPartition.apply(*x, None, 5), (u, weight))
+
+
+def test_log_z_once_per_distinct_centre_equals_the_per_pair_computation():
+    """Loss and gradients of the softmax with log Z grouped by centre word, against log Z computed for
+    every pair, on batches with repeated centres, with and without bias, in several chunks and in one."""
+    from w2v_contrastive import HEADS
+
+    head = HEADS["softmax"]()
+    for output_bias, chunk in ((True, 7), (False, 13), (True, 1000)):
+        torch.manual_seed(chunk)
+        model = SkipGram(50, 8, output_bias=output_bias)
+        for parameter in model.parameters():
+            torch.nn.init.normal_(parameter)
+        centers, contexts = torch.randint(0, 10, (64,)), torch.randint(0, 50, (64,))  # each centre about 6 times
+        upstream = torch.rand(64)  # a weight per pair, so every pair's gradient counts differently
+        noise = NoiseDistribution(torch.ones(50).numpy(), 1.0)
+        grouped = head(score_batch(model, noise, head.request, centers, contexts, softmax_chunk=chunk))
+        grouped_grads = torch.autograd.grad(grouped @ upstream, list(model.parameters()))
+        u = model.input(centers)
+        bias = model.bias.weight[:, 0] if output_bias else torch.zeros(50)
+        logits = u @ model.output.weight.T + bias
+        per_pair = torch.logsumexp(logits, dim=1) - logits[torch.arange(64), contexts]
+        per_pair_grads = torch.autograd.grad(per_pair @ upstream, list(model.parameters()))
+        assert torch.unique(centers).numel() <= 10 < 64
+        assert torch.allclose(grouped, per_pair, atol=1e-5)
+        for got, want in zip(grouped_grads, per_pair_grads):
+            assert torch.allclose(got.to_dense(), want.to_dense(), atol=1e-5)

@@ -30,7 +30,8 @@ def test_sampled_heads_take_the_fused_kernel_on_the_cpu_and_autograd_elsewhere()
 
 def test_each_head_gets_its_defaults_unless_told_otherwise():
     softmax = setup_of(head="softmax")
-    assert (softmax.optimizer, softmax.lr, softmax.output_bias, softmax.fused) == ("adam", 0.01, True, False)
+    assert (softmax.optimizer, softmax.lr, softmax.output_bias, softmax.fused) == ("adam", 0.04, True, False)
+    assert softmax.batch_size == 16384  # the head's own default (few dense Adam steps over the context table)
     assert setup_of(head="softmax", optimizer="sgd").lr == 0.002
     assert setup_of(head="contrastive").tied and not setup_of(head="contrastive", geometry="untied").tied
     assert setup_of(head="infonce", in_batch_negatives=True, negatives=0).batch_size == 512

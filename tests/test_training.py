@@ -27,10 +27,12 @@ BUDGETS = {
     "negative-sampling": {"epochs": 10},
     "nce": {"epochs": 10},
     "infonce": {"epochs": 10},
-    "softmax": {"max_vocab": 2000, "max_words": 300_000},  # O(V) per pair: the 2,000 most frequent words
+    "softmax": {"max_words": 500_000},  # O(V d) per distinct centre word: one epoch over the full vocabulary
     "contrastive": {"epochs": 1, "lr": 0.01},
     "triplet": {"epochs": 1, "lr": 0.01},
-    "n-pair": {"max_words": 400_000},
+    # (batches of few centre words give in-batch heads fewer distinct negatives: 0.28 after 400k tokens,
+    # 0.32 with --pair-order pair)
+    "n-pair": {"max_words": 600_000},
     "lifted-structured": {"max_words": 250_000},
 }
 DEFAULT_BUDGET = {"max_words": 400_000}
@@ -64,7 +66,7 @@ def test_head_learns_and_beats_random_vectors(small_corpus, random_baseline, hea
     assert len(losses) >= 6 and np.mean(losses[-3:]) < np.mean(losses[:3]) - 0.1, losses
     mean, spread, covered = random_baseline(result.vocab.words)
     assert 0.02 < spread < 0.06 and abs(mean) < 2 * spread  # the baseline the threshold is measured against
-    threshold = max(MEN_MIN, mean + 5 * spread)  # (softmax's 2,000 words cover 499 pairs: 0.30 there)
+    threshold = max(MEN_MIN, mean + 5 * spread)  # (higher on a smaller vocabulary: fewer pairs covered)
     (men,) = evaluate(result.vectors, ["men3k"])
     assert men["spearman"] > threshold, men
     assert men["covered"] == covered >= (1397 if "max_vocab" not in settings else 300)

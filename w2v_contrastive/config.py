@@ -10,6 +10,7 @@ from typing import Any
 from .errors import W2VError
 from .heads.distances import DISTANCES
 from .heads.triplet import MININGS
+from .sampling.pairs import PAIR_ORDERS
 
 DEFAULT_CORPUS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "gutenberg-mid.txt.xz")
 
@@ -63,8 +64,8 @@ class TrainConfig:
     sample: float = option(1e-4, "subsampling threshold t (0: off)", CORPUS)
     alpha: float = option(0.75, "noise distribution Q ~ count^alpha", CORPUS)
     epochs: int = option(5, "passes over the corpus", OPTIMISATION)
-    batch_size: int | None = option(None, "pairs per step (default: 16384 with the fused CPU kernels, 512 for "
-                                    "heads with in-batch negatives, else 4096)", OPTIMISATION)
+    batch_size: int | None = option(None, "pairs per step (default: 16384 with the fused CPU kernels and for the "
+                                    "softmax, 512 for heads with in-batch negatives, else 4096)", OPTIMISATION)
     lr: float | None = option(None, "initial learning rate (default: the head's, 0.025 for SGD)", OPTIMISATION)
     min_lr_ratio: float = option(1e-4, "the learning rate decays linearly to lr x this", OPTIMISATION)
     optimizer: str | None = option(None, "default: the head's (sgd with sparse row updates; adam for softmax and "
@@ -87,8 +88,12 @@ class TrainConfig:
     mining: str = option("all", "which noise words count", choices=MININGS)
     noise_negatives: bool = option(False, "K negatives from Q instead of the batch's other contexts")
     embedding_l2: float | None = option(None, "L2 weight on the vectors (default 0.002)")
-    softmax_chunk: int = option(8192, "softmax: vocabulary rows per chunk of log Z")
+    softmax_chunk: int | None = option(None, "softmax: vocabulary rows per chunk of log Z (default: blocks of about "
+                                       "1 MB of scores on a CPU, to stay in cache; 8,192 rows on a GPU)")
     chunk_tokens: int = option(1 << 20, cli=False)  # corpus tokens the pair stream turns into pairs at once
+    pair_order: str = option("centre", "the random order of the pairs: centre tokens shuffled, each with its pairs "
+                             "together (word2vec's order; the softmax computes log Z once per centre word), or the "
+                             "pairs themselves shuffled", OPTIMISATION, choices=PAIR_ORDERS)
     max_words: int | None = option(None, "stop after this many corpus tokens", OPTIMISATION)
     #: fraction of the lines (documents) held out of training for the estimator diagnostics
     #: (eval/estimators.py); the same lines for every run on a corpus

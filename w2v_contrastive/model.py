@@ -9,6 +9,8 @@ Tables are ``nn.Embedding(sparse=True)``, so a batch only touches the rows it us
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import nn
 
@@ -60,14 +62,32 @@ class SkipGram(nn.Module):
             return rows[: words.shape[0]], rows[words.shape[0]:].view(*contexts.shape, -1), bias
         return self.input(words), self.output(contexts), bias
 
-    def log_partition(self, u: torch.Tensor, chunk: int = 8192) -> torch.Tensor:
+    def log_partition(self, u: torch.Tensor, chunk: int | None = None) -> torch.Tensor:
         """log Z(w) = log sum_v exp s(w, v) over the whole vocabulary -> float[B].
 
         Computed ``chunk`` vocabulary rows at a time, forward and backward (see ``ChunkedLogPartition``),
         so no more than a [B, chunk] block of scores exists at once, whatever the vocabulary size.
+        ``chunk=None``: :func:`default_chunk`.
         """
         bias = None if self.bias is None else self.bias.weight.squeeze(1)
-        return ChunkedLogPartition.apply(u, self.output.weight, bias, chunk)
+        return ChunkedLogPartition.apply(u, self.output.weight, bias, chunk or default_chunk(u))
+
+
+#: on a CPU, a chunk of scores of about this many floats (1 MB) stays in the cores' caches through the
+#: passes over it (scores, bias, log-sum-exp; recomputed scores, softmax, products), and chunks of at
+#: least CPU_MIN_CHUNK_ROWS keep the per-chunk overhead small: on 2 cores at V = 24,294, d = 100, 256-row
+#: chunks trained 1.9x faster than 8,192-row ones (bench/softmax-2026-12-01.json, docs/softmax.md)
+CPU_CHUNK_FLOATS = 1 << 18
+CPU_MIN_CHUNK_ROWS = 256
+#: on a GPU the chunk only bounds memory: [B, 8,192] scores per chunk
+GPU_CHUNK_ROWS = 8192
+
+
+def default_chunk(u: torch.Tensor) -> int:
+    """Vocabulary rows per chunk for the words ``u`` (float[B, d]): cache-sized blocks on a CPU."""
+    if u.device.type != "cpu":
+        return GPU_CHUNK_ROWS
+    return max(CPU_MIN_CHUNK_ROWS, CPU_CHUNK_FLOATS // max(1, u.shape[0]))
 
 
 class ChunkedLogPartition(torch.autograd.Function):
@@ -78,10 +98,12 @@ class ChunkedLogPartition(torch.autograd.Function):
         dL/du_b = sum_v g_b p_bv W_v,   dL/dW_v = sum_b g_b p_bv u_b,   dL/dc_v = sum_b g_b p_bv
 
     The forward keeps only u, W, c and log Z; the backward recomputes each chunk's scores and writes
-    that chunk's rows of dL/dW and dL/dc in place. Four [B, chunk, d] products per chunk (one more than
-    keeping the scores; three when the whole vocabulary is one chunk, whose scores are kept), one dense
-    V x d gradient, and O(B x chunk) scratch memory. Autograd through
-    slices of W would instead materialise a zero-filled V x d gradient per chunk.
+    that chunk's rows of dL/dW and dL/dc in place. Four [B, chunk, d] products per chunk, one dense
+    V x d gradient, and O(B x chunk) scratch memory, whatever V. (Autograd through slices of W would
+    instead materialise a zero-filled V x d gradient per chunk.) Each chunk's work is one call of
+    :func:`chunk_log_sum_exp` (forward) and :func:`chunk_gradients` (backward); on a GPU they run
+    compiled by ``torch.compile``, which fuses the passes over a chunk's scores (bias, exponentials,
+    scaling, the bias gradient's sum) around the matrix products; on a CPU as they are written.
     Under CUDA autocast both passes run with the forward's autocast state (bf16 products, float32
     scores and softmax).
     """
@@ -89,41 +111,62 @@ class ChunkedLogPartition(torch.autograd.Function):
     @staticmethod
     @torch.amp.custom_fwd(device_type="cuda")
     def forward(ctx, u: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, chunk: int) -> torch.Tensor:
-        parts = []
-        for start in range(0, weight.shape[0], chunk):
-            scores = _chunk_scores(u, weight, bias, start, chunk)
-            parts.append(torch.logsumexp(scores, dim=1))
+        log_sum_exp = _for_device(chunk_log_sum_exp, u)
+        parts = [log_sum_exp(u, weight[rows], None if bias is None else bias[rows]) for rows in _chunks(weight, chunk)]
         log_z = torch.logsumexp(torch.stack(parts), dim=0)
         ctx.save_for_backward(u, weight, bias, log_z)
         ctx.chunk = chunk
-        ctx.scores = scores if len(parts) == 1 else None  # one chunk: keeping it costs no more than the bound
         return log_z
 
     @staticmethod
     @torch.amp.custom_bwd(device_type="cuda")
     def backward(ctx, grad_log_z: torch.Tensor):
         u, weight, bias, log_z = ctx.saved_tensors
+        gradients = _for_device(chunk_gradients, u)
+        grad_u = torch.zeros_like(u)
+        grad_weight = torch.zeros_like(weight)
+        grad_bias = None if bias is None else torch.zeros_like(bias)
+        for rows in _chunks(weight, ctx.chunk):
+            part_u, grad_weight[rows], part_bias = gradients(u, weight[rows], None if bias is None else bias[rows],
+                                                             log_z, grad_log_z)
+            grad_u += part_u
+            if grad_bias is not None:
+                grad_bias[rows] = part_bias
         want_u, want_weight, want_bias, _ = ctx.needs_input_grad
-        grad_u = torch.zeros_like(u) if want_u else None
-        grad_weight = torch.zeros_like(weight) if want_weight else None
-        grad_bias = torch.zeros_like(bias) if want_bias else None
-        for start in range(0, weight.shape[0], ctx.chunk):
-            rows = slice(start, start + ctx.chunk)
-            scores = ctx.scores if ctx.scores is not None else _chunk_scores(u, weight, bias, start, ctx.chunk)
-            ctx.scores = None  # used up below (in place); a second backward (retain_graph) recomputes
-            weighted = scores.sub_(log_z[:, None]).exp_().mul_(grad_log_z[:, None])  # g_b p_bv, in place
-            if want_u:
-                grad_u += weighted.to(weight.dtype) @ weight[rows]
-            if want_weight:
-                grad_weight[rows] = weighted.T.to(u.dtype) @ u
-            if want_bias:
-                grad_bias[rows] = weighted.sum(dim=0)
-        return grad_u, grad_weight, grad_bias, None
+        return (grad_u if want_u else None, grad_weight if want_weight else None,
+                grad_bias if want_bias else None, None)
 
 
-def _chunk_scores(u: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, start: int, chunk: int) -> torch.Tensor:
-    """[B, chunk], float32 or wider: u . W_v + c_v for the vocabulary rows [start, start + chunk), a
-    fresh tensor the caller may overwrite."""
-    scores = u @ weight[start:start + chunk].T
+def chunk_log_sum_exp(u: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """float[B]: log sum_v exp(u_b . W_v + c_v) over one chunk's rows W, c."""
+    return torch.logsumexp(_chunk_scores(u, weight, bias), dim=1)
+
+
+def chunk_gradients(u: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, log_z: torch.Tensor,
+                    grad_log_z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """One chunk's share of the backward pass: (dL/du part [B, d], dL/dW [rows, d], dL/dc [rows] or None),
+    from g_b p_bv with p the softmax over the whole vocabulary (``log_z``) and g = ``grad_log_z``."""
+    weighted = _chunk_scores(u, weight, bias).sub_(log_z[:, None]).exp_().mul_(grad_log_z[:, None])  # g_b p_bv
+    return (weighted.to(weight.dtype) @ weight, weighted.T.to(u.dtype) @ u,
+            None if bias is None else weighted.sum(dim=0))
+
+
+def _chunk_scores(u: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """[B, rows], float32 or wider: u . W_v + c_v, a fresh tensor the caller may overwrite."""
+    scores = u @ weight.T
     scores = scores.to(torch.promote_types(scores.dtype, torch.float32))
-    return scores if bias is None else scores.add_(bias[start:start + chunk])
+    return scores if bias is None else scores.add_(bias)
+
+
+def _chunks(weight: torch.Tensor, chunk: int) -> list[slice]:
+    return [slice(start, start + chunk) for start in range(0, weight.shape[0], chunk)]
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled(function):
+    return torch.compile(function, dynamic=True)
+
+
+def _for_device(function, u: torch.Tensor):
+    """``function`` compiled on a GPU (fused passes over the scores), as written on a CPU."""
+    return _compiled(function) if u.is_cuda else function

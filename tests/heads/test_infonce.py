@@ -16,7 +16,8 @@ CASES = [
 
 
 def reference(head, u, v, b, words, contexts, noise, log_q):
-    """-log [exp f(w, c) / sum over {c} and the non-hit candidates of exp f(w, x)], f = s / tau (- log Q)."""
+    """-log [exp f(w, c) / sum over {c} and the non-hit candidates of exp f(w, x)], f = s / tau (- log Q).
+    In-batch candidates are the contexts of the batch's pairs of other words."""
 
     def f(w, x):
         return score(u, v, b, w, x) / head.temperature - (log_q[x] if head.logq_correction else 0.0)
@@ -24,8 +25,8 @@ def reference(head, u, v, b, words, contexts, noise, log_q):
     losses = []
     for i, (w, c) in enumerate(zip(words, contexts)):
         candidates = [x for x in (noise[i] if noise else []) if x != c]
-        if head.in_batch_negatives:
-            candidates += [x for x in contexts if x != c]
+        if head.in_batch_negatives:  # the batch's other contexts, but not those of the same word
+            candidates += [x for x, other in zip(contexts, words) if x != c and other != w]
         positive = f(w, c)
         losses.append(torch.log(torch.exp(positive) + sum(torch.exp(f(w, x)) for x in candidates)) - positive)
     return torch.stack(losses)

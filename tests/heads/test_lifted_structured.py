@@ -14,8 +14,9 @@ def reference(head, u, v, b, words, contexts, noise, log_q):
     kind = head.distance.name
     losses = []
     for i, (w, c) in enumerate(zip(words, contexts)):
-        terms = [head.margin - distance(u[w], v[other], kind) for other in contexts if other != c]
-        terms += [head.margin - distance(u[words[l]], v[c], kind) for l in range(len(words)) if contexts[l] != c]
+        negative = [contexts[k] != c and words[k] != w for k in range(len(words))]  # edges of no true pair
+        terms = [head.margin - distance(u[w], v[contexts[k]], kind) for k in range(len(words)) if negative[k]]
+        terms += [head.margin - distance(u[words[l]], v[c], kind) for l in range(len(words)) if negative[l]]
         j = torch.log(sum(torch.exp(t) for t in terms)) + distance(u[w], v[c], kind)
         losses.append(0.5 * torch.clamp(j, min=0) ** 2)
     return torch.stack(losses)

@@ -16,10 +16,11 @@ CASES = [("untied", {}), ("tied", {"embedding_l2": 0.1}), ("untied", {"noise_neg
 
 def reference(head, u, v, b, words, contexts, noise, log_q):
     """log(1 + sum_k exp(s(w, n_k) - s(w, c))) + lambda/2 (||u_w||^2 + ||v_c||^2); the n_k are the batch's
-    other contexts (those equal to c skipped), or with noise_negatives the noise words other than c."""
+    contexts of other words (those equal to c skipped), or with noise_negatives the noise words other than c."""
     losses = []
     for i, (w, c) in enumerate(zip(words, contexts)):
-        others = [x for x in (noise[i] if head.noise_negatives else contexts) if x != c]
+        in_batch = [x for x, other in zip(contexts, words) if other != w]  # contexts of the other words' pairs
+        others = [x for x in (noise[i] if head.noise_negatives else in_batch) if x != c]
         positive = score(u, v, b, w, c)
         ranking = torch.log(1 + sum(torch.exp(score(u, v, b, w, x) - positive) for x in others))
         losses.append(ranking + head.embedding_l2 / 2 * (u[w] @ u[w] + v[c] @ v[c]))

@@ -36,7 +36,7 @@ def held_out_pairs(corpus, vocab_size: int, held_out: np.ndarray, window: int, d
     generator = torch.Generator(device=device).manual_seed(seed)
     stream = PairStream(corpus, vocab_size, np.ones(vocab_size), window, BATCH, device, generator,
                         skip_lines=~held_out)
-    parts = [stream.chunk_pairs(first, end) for first, end in stream.chunks if held_out[first:end].any()]
+    parts = [stream.chunk_pairs(first, end)[:2] for first, end in stream.chunks if held_out[first:end].any()]
     if not parts:
         empty = torch.zeros(0, dtype=torch.int64, device=device)
         return empty, empty
@@ -49,7 +49,7 @@ def held_out_pairs(corpus, vocab_size: int, held_out: np.ndarray, window: int, d
 
 @torch.no_grad()
 def estimator_diagnostics(model, noise, centers: torch.Tensor, contexts: torch.Tensor, negatives: int = 5,
-                          softmax_chunk: int = 8192, seed: int = 0) -> dict:
+                          softmax_chunk: int | None = None, seed: int = 0) -> dict:
     """Softmax cross-entropy, log Z statistics and the InfoNCE bound on the pairs (centers, contexts)."""
     if centers.shape[0] == 0:
         return {"pairs": 0}

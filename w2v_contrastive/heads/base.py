@@ -55,8 +55,10 @@ class Scores:
     positive: float[B], s(w, c). positive_log_q: float[B], log Q(c).
     negative: float[B, K], s(w, n_k) for noise words n_k ~ Q. negative_log_q: float[B, K] or [1, K].
     negative_is_positive: bool[B, K], n_k == c (an "accidental hit").
-    in_batch: float[B, B], s(w_i, c_j). in_batch_log_q: float[1, B]. in_batch_is_positive: bool[B, B], c_j == c_i.
-    log_partition: float[B], log sum_v exp s(w, v) over the whole vocabulary.
+    in_batch: float[B, B], s(w_i, c_j). in_batch_log_q: float[1, B]. in_batch_is_positive: bool[B, B], c_j == c_i
+    or w_j == w_i: candidate j is the true context, or a context of the same word (no negative for w_i: the pair
+    stream keeps a centre token's pairs together, so these are its other true contexts).
+    log_partition: float[B], log sum_v exp s(w, v) over the whole vocabulary (computed once per distinct w).
     word_sq_norm: float[B], ||u_w||^2; positive_sq_norm: float[B], ||v_c||^2; negative_sq_norm and
     in_batch_sq_norm: ||v_x||^2 shaped like negative_log_q and in_batch_log_q.
     """
@@ -91,6 +93,8 @@ class Head(nn.Module):
     output_init: ClassVar[str] = "zeros"
     #: False for heads that read s(w, x) as the dot product u_w . v_x (distances): no bias allowed
     takes_output_bias: ClassVar[bool] = True
+    #: pairs per autograd step when the user sets none (None: the trainer's default for the kind of head)
+    default_batch_size: ClassVar[int | None] = None
 
     request: ScoreRequest
 
@@ -142,7 +146,7 @@ def build_head(name: str, settings: Any) -> Head:
 
 
 def score_batch(model, noise, request: ScoreRequest, centers: torch.Tensor, contexts: torch.Tensor,
-                generator: torch.Generator | None = None, softmax_chunk: int = 8192) -> Scores:
+                generator: torch.Generator | None = None, softmax_chunk: int | None = None) -> Scores:
     """Compute the scores ``request`` asks for, for pairs (centers[b], contexts[b]).
 
     model: a :class:`~w2v_contrastive.model.SkipGram`; noise: a
@@ -182,9 +186,10 @@ def score_batch(model, noise, request: ScoreRequest, centers: torch.Tensor, cont
     if request.in_batch:
         scores.in_batch = (u @ v_true.T + b_true).float()
         scores.in_batch_log_q = scores.positive_log_q.unsqueeze(0)
-        scores.in_batch_is_positive = contexts.unsqueeze(0) == contexts.unsqueeze(1)
+        scores.in_batch_is_positive = ((contexts.unsqueeze(0) == contexts.unsqueeze(1))
+                                       | (centers.unsqueeze(0) == centers.unsqueeze(1)))
     if request.full_vocabulary:
-        scores.log_partition = model.log_partition(u, softmax_chunk).float()
+        scores.log_partition = grouped_log_partition(model, u, centers, softmax_chunk).float()
     if request.squared_norms:
         scores.word_sq_norm = u.float().square().sum(-1)
         scores.positive_sq_norm = v_true.float().square().sum(-1)
@@ -193,3 +198,18 @@ def score_batch(model, noise, request: ScoreRequest, centers: torch.Tensor, cont
         if request.in_batch:
             scores.in_batch_sq_norm = scores.positive_sq_norm.unsqueeze(0)
     return scores
+
+
+def grouped_log_partition(model, u: torch.Tensor, centers: torch.Tensor, chunk: int | None = None) -> torch.Tensor:
+    """log Z(w_b) for every pair b -> float[B], computed once per distinct centre word of the batch.
+
+    log Z(w) = log sum_v exp(u_w . v_v + b_v) depends on the centre word only, so the V-wide row of
+    scores is computed for the U distinct words (U <= B; about B / 6 when the stream keeps a centre
+    token's pairs together) and gathered back to the pairs. Exact: a word's rows u_b are one embedding
+    row, and the gather's backward sums the pairs' gradients into it, so the loss and every gradient are
+    those of the per-pair computation (tests/test_scores.py)."""
+    words, inverse = torch.unique(centers, return_inverse=True)
+    positions = torch.arange(centers.shape[0], device=centers.device)
+    first = torch.full(words.shape, centers.shape[0], device=centers.device).scatter_reduce_(
+        0, inverse, positions, reduce="amin")  # one pair of each word: its row of u
+    return model.log_partition(u[first], chunk)[inverse]

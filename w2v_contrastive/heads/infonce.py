@@ -7,7 +7,8 @@ temperature tau:
 
     L(w, c) = -log [ exp f(w, c) / (exp f(w, c) + sum_{k=1..K} exp f(w, n_k)) ]
 
-Candidates equal to c ("accidental hits") are removed. Minimising L maximises a lower bound on the
+Candidates equal to c ("accidental hits") are removed, and so are in-batch candidates from pairs of
+the same word w (its other true contexts: the pair stream keeps a centre token's pairs together). Minimising L maximises a lower bound on the
 mutual information, I(w; c) >= log(K + 1) - L.
 
 References: van den Oord, Li & Vinyals (2018), "Representation Learning with Contrastive Predictive

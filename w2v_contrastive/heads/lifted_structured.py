@@ -8,8 +8,9 @@ For a batch of embeddings with positive pairs P and negative pairs N, distances 
 
 In skip-gram the batch's B pairs (w_i, c_i) are the positive edges (u_{w_i}, v_{c_i}). The negative
 edges of the word w_i are the batch's other contexts (u_{w_i}, v_{c_k}), and those of the context
-c_i are the batch's other words (u_{w_l}, v_{c_i}), leaving out every edge whose context equals
-c_i (another occurrence of a true pair). So J_i reads row i and column i of the [B, B] matrix
+c_i are the batch's other words (u_{w_l}, v_{c_i}), leaving out every edge of a true pair: pair k's
+edges when c_k = c_i or w_k = w_i (another occurrence of the pair, or another context of the same
+word, which the pair stream keeps in the same batch). So J_i reads row i and column i of the [B, B] matrix
 D(w_l, c_k), and the per-pair loss is max(0, J_i)^2 / 2 (the trainer sums over the batch, the
 mean over P is the learning rate's business). D is the Euclidean distance (not squared), as in the
 paper, or the chord on the unit sphere (``--distance cosine``).

@@ -6,7 +6,7 @@ For an anchor x with embedding f, its positive f^+ and negatives f_1^-, ..., f_{
 
 In skip-gram f = u_w, f^+ = v_c and f^T f^+ = s(w, c). N-pair-mc (Sohn's efficient batch
 construction, the default) takes the other pairs' positives in the batch as negatives: f_k^- = v_{c_k}
-for the batch's other contexts (those equal to c are skipped); ``--noise-negatives`` draws K
+for the contexts of the batch's pairs of other words (those equal to c are skipped); ``--noise-negatives`` draws K
 negatives from Q instead. The L2 term keeps the unnormalised embeddings from growing without bound,
 as the paper prescribes (lambda = ``--embedding-l2``, 0.002 as in the reference implementation).
 

@@ -3,8 +3,14 @@
 For each chunk of the encoded corpus (whole lines, about ``chunk_tokens`` tokens), as batched
 tensor ops: drop out-of-vocabulary tokens, subsample frequent words (a fresh draw each epoch),
 draw each kept center's effective window b uniform in 1..window (word2vec's dynamic window), emit
-the pairs (w_t, w_{t+j}) with 0 < |j| <= b_t inside one line, shuffle them, and cut them into
-batches. One Python iteration per window offset and per batch; none per token or per pair.
+the pairs (w_t, w_{t+j}) with 0 < |j| <= b_t inside one line, put them in a random order, and cut
+them into batches. One Python iteration per window offset and per batch; none per token or per pair.
+
+The order (``order``): "centre" (the default, word2vec's own) shuffles the centre tokens and keeps
+each token's pairs together, so a batch of B pairs holds about B / 6 centre tokens at window 5 and
+what depends on the centre word alone (the softmax's log Z(w)) is computed once for all of them;
+"pair" shuffles the pairs themselves. Either way every head trained with one seed gets the same
+pairs in the same order.
 
 Every random draw of a chunk comes from the stream's generator, so the stream is a pure function of
 its state at the chunk's start: a :class:`StreamPosition` (epoch, chunk, batches consumed, and that
@@ -14,12 +20,13 @@ generator state) is all a checkpoint needs to resume the stream exactly where it
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 import torch
 
-from ..corpus.cache import EncodedCorpus
+if TYPE_CHECKING:  # (config imports this module's PAIR_ORDERS; the corpus cache imports config)
+    from ..corpus.cache import EncodedCorpus
 
 
 @dataclass
@@ -43,6 +50,8 @@ class StreamPosition:
     chunk_rng_state: torch.Tensor | None = field(default=None, repr=False)
 
 
+#: "centre": shuffle the centre tokens, each with its pairs together (word2vec's order); "pair": shuffle pairs
+PAIR_ORDERS = ("centre", "pair")
 #: the held-out documents depend on this fixed seed only, so every run on a corpus holds out the same ones
 HOLDOUT_SEED = 20161205
 
@@ -53,13 +62,16 @@ def held_out_lines(n_lines: int, fraction: float) -> np.ndarray:
 
 
 class PairStream:
-    """Yields shuffled batches of skip-gram pairs (:meth:`batches`), keeping its :attr:`position`.
+    """Yields batches of skip-gram pairs in a random order (:meth:`batches`), keeping its :attr:`position`.
     Lines marked in ``skip_lines`` (bool[n_lines]) give no pairs; with ``shard=(rank, ranks)`` the
     stream covers only that rank's contiguous share of the lines (about equal in tokens)."""
 
     def __init__(self, corpus: EncodedCorpus, vocab_size: int, keep_probabilities: np.ndarray, window: int,
                  batch_size: int, device: torch.device, generator: torch.Generator, chunk_tokens: int = 1 << 20,
-                 skip_lines: np.ndarray | None = None, shard: tuple[int, int] = (0, 1)):
+                 skip_lines: np.ndarray | None = None, shard: tuple[int, int] = (0, 1), order: str = "centre"):
+        if order not in PAIR_ORDERS:
+            raise ValueError(f"pair order must be one of {PAIR_ORDERS}, not {order!r}")
+        self.order = order
         self.corpus = corpus
         self.skip_lines = None if skip_lines is None else torch.from_numpy(skip_lines).to(device)
         self.vocab_size = vocab_size
@@ -92,8 +104,9 @@ class PairStream:
             line = end
         return bounds
 
-    def chunk_pairs(self, first_line: int, end_line: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """All (center, context) pairs of lines [first_line, end_line), in corpus order."""
+    def chunk_pairs(self, first_line: int, end_line: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """All (center, context) pairs of lines [first_line, end_line), grouped by window offset (int64[P]
+        each), and each pair's centre token: its position among the chunk's kept tokens (int64[P])."""
         starts = self.corpus.line_starts[first_line : end_line + 1]
         ids = torch.from_numpy(self.corpus.read(int(starts[0]), int(starts[-1])).astype(np.int64)).to(self.device)
         lengths = torch.from_numpy(np.diff(starts)).to(self.device)
@@ -105,7 +118,8 @@ class PairStream:
         kept = torch.rand(ids.shape, device=self.device, generator=self.generator) < self.keep[ids]
         ids, line = ids[kept], line[kept]
         reach = torch.randint(1, self.window + 1, ids.shape, device=self.device, generator=self.generator)
-        centers, contexts = [], []
+        position = torch.arange(ids.shape[0], device=self.device)
+        centers, contexts, positions = [], [], []
         for offset in range(1, self.window + 1):
             same_line = line[:-offset] == line[offset:]
             left, right = ids[:-offset], ids[offset:]
@@ -113,7 +127,8 @@ class PairStream:
             backward = same_line & (reach[offset:] >= offset)
             centers += [left[forward], right[backward]]
             contexts += [right[forward], left[backward]]
-        return torch.cat(centers), torch.cat(contexts)
+            positions += [position[:-offset][forward], position[offset:][backward]]
+        return torch.cat(centers), torch.cat(contexts), torch.cat(positions)
 
     def batches(self, epochs: int, start: StreamPosition | None = None) -> Iterator[PairBatch]:
         """The batches of epochs ``start.epoch`` to ``epochs - 1``, from ``start`` (default: the
@@ -133,15 +148,19 @@ class PairStream:
                         yield batch
 
     def _chunk_batches(self, first_line: int, end_line: int) -> Iterator[PairBatch]:
-        """One chunk's pairs, shuffled and cut into batches (a chunk without pairs gives one empty
-        batch, which still accounts for the chunk's tokens)."""
+        """One chunk's pairs in their random order (:attr:`order`), cut into batches (a chunk without
+        pairs gives one empty batch, which still accounts for the chunk's tokens)."""
         raw_tokens = float(self.corpus.line_starts[end_line] - self.corpus.line_starts[first_line])
-        centers, contexts = self.chunk_pairs(first_line, end_line)
+        centers, contexts, positions = self.chunk_pairs(first_line, end_line)
         n_pairs = centers.shape[0]
         if n_pairs == 0:
             yield PairBatch(centers, contexts, raw_tokens)
             return
-        order = torch.randperm(n_pairs, device=self.device, generator=self.generator)
+        if self.order == "centre":  # a random rank per centre token; a stable sort keeps a token's pairs together
+            rank = torch.randperm(int(positions.max()) + 1, device=self.device, generator=self.generator)
+            order = torch.sort(rank[positions], stable=True).indices
+        else:
+            order = torch.randperm(n_pairs, device=self.device, generator=self.generator)
         centers, contexts = centers[order], contexts[order]
         for start in range(0, n_pairs, self.batch_size):
             stop = min(start + self.batch_size, n_pairs)

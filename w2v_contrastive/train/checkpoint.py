@@ -23,7 +23,8 @@ from ..fileio import atomic_write
 
 #: the in-progress state file inside a run's ``<out>.partial`` folder (removed when the run completes)
 STATE_FILE = "training-state.pt"
-STATE_FORMAT = 1
+#: 2: the pair stream's order became a setting (pair_order); a format-1 checkpoint shuffled pairs
+STATE_FORMAT = 2
 #: settings that may change when a run resumes: they do not change what is trained
 RESUMABLE_OVERRIDES = ("checkpoint_every", "checkpoint_minutes", "nan_policy", "progress", "log_every_seconds")
 

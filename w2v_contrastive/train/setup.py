@@ -94,8 +94,8 @@ def plan(config: TrainConfig, head: Head, machine: Machine) -> TrainingSetup:
     # averaging W models divides each rank's update by W: each rank steps W times as far (the linear
     # scaling rule, as local SGD does), so the average moves as far as all their updates
     rank_lr_factor = machine.ranks if sync == "average" else 1
-    batch_size = config.batch_size or (FUSED_BATCH_SIZE if fused else
-                                       IN_BATCH_SIZE if head.request.in_batch else AUTOGRAD_BATCH_SIZE)
+    batch_size = config.batch_size or (FUSED_BATCH_SIZE if fused else head.default_batch_size or
+                                       (IN_BATCH_SIZE if head.request.in_batch else AUTOGRAD_BATCH_SIZE))
     return TrainingSetup(machine.device, threads, optimizer, lr, output_bias, tied, fused, sync, rank_lr_factor,
                          batch_size)
 

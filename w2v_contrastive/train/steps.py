@@ -41,7 +41,7 @@ class AutogradStep:
     summed over the ranks before the update; ``dense`` names the parameters with dense gradients."""
 
     def __init__(self, model: SkipGram, head: Head, noise: NoiseDistribution, optimizers: list[torch.optim.Optimizer],
-                 generator: torch.Generator, softmax_chunk: int, device: torch.device,
+                 generator: torch.Generator, softmax_chunk: int | None, device: torch.device,
                  distributed: Distributed | None = None, dense: set[str] = frozenset()):
         self.model, self.head, self.noise, self.optimizers = model, head, noise, optimizers
         self.generator, self.softmax_chunk = generator, softmax_chunk

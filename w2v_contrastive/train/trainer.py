@@ -102,7 +102,7 @@ class Trainer:
         self.held_out = held_out_lines(corpus.n_lines, config.holdout) if config.holdout else None
         self.pairs = PairStream(corpus, len(vocab), vocab.keep_probabilities(config.sample), config.window,
                                 setup.batch_size, self.device, pair_generator, config.chunk_tokens, self.held_out,
-                                (rank, ranks))
+                                (rank, ranks), config.pair_order)
         identity = Identity(config, {"tokens": corpus.n_tokens, "lines": corpus.n_lines,
                                      "vocabulary_sha256": words_digest(vocab.words), "source": corpus.description},
                             source)
