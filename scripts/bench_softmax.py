@@ -28,7 +28,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from benchlib import in_own_process, write_json  # noqa: E402
+from benchlib import measure_into, write_json  # noqa: E402
 
 
 def train_once(spec: dict) -> dict:
@@ -129,15 +129,11 @@ def main() -> int:
         for tree in ([args.baseline_tree] if args.baseline_tree else []) + [None]:
             spec = {"corpus": args.corpus, "cache_dir": args.cache_dir, "seed": repeat, "threads": args.threads,
                     "max_words": args.max_words, "dim": args.dim, "tree": tree}
-            report["runs"].append({**in_own_process(__file__, "--worker", json.dumps(spec)), "repeat": repeat})
-            print(json.dumps(report["runs"][-1]), flush=True)
-            write_json(args.out, report)
+            measure_into(report, args.out, __file__, spec, repeat=repeat)
     for chunk in filter(None, args.chunks.split(",")):
         spec = {"corpus": args.corpus, "cache_dir": args.cache_dir, "seed": 0, "threads": args.threads,
                 "max_words": args.max_words, "dim": args.dim, "chunk": int(chunk)}
-        report["runs"].append(in_own_process(__file__, "--worker", json.dumps(spec)))
-        print(json.dumps(report["runs"][-1]), flush=True)
-        write_json(args.out, report)
+        measure_into(report, args.out, __file__, spec)
     ours = [r for r in report["runs"] if r["tree"] == "this checkout" and "softmax_chunk" not in r]
     report["summary"] = {key: statistics.median(r[key] for r in ours) for key in
                          ("words_per_second", "fraction_of_step_gemms", "fraction_of_peak_gemm", "peak_gemm_gflops")}

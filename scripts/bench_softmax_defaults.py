@@ -17,7 +17,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from benchlib import in_own_process, write_json  # noqa: E402
+from benchlib import measure_into  # noqa: E402
 
 
 def run(spec: dict) -> dict:
@@ -49,9 +49,7 @@ def main() -> int:
         for lr in map(float, args.lrs.split(",")):
             spec = {"corpus": args.corpus, "cache_dir": args.cache_dir, "lr": lr, "batch_size": batch,
                     "max_words": args.max_words}
-            report["runs"].append(in_own_process(__file__, "--worker", json.dumps(spec)))
-            print(json.dumps(report["runs"][-1]), flush=True)
-            write_json(args.out, report)
+            measure_into(report, args.out, __file__, spec)
     return 0
 
 

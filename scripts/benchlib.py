@@ -16,6 +16,16 @@ def in_own_process(script: str, *args: str) -> dict:
     return json.loads(output.strip().splitlines()[-1])
 
 
+def measure_into(report: dict, out: str, script: str, spec: dict, **extra) -> dict:
+    """Run ``script --worker SPEC`` in its own process, append its JSON row (with ``extra``) to
+    ``report["runs"]``, print it, and rewrite ``out`` (an interrupted benchmark keeps what it measured)."""
+    row = {**in_own_process(script, "--worker", json.dumps(spec)), **extra}
+    report["runs"].append(row)
+    print(json.dumps(row), flush=True)
+    write_json(out, report)
+    return row
+
+
 def peak_rss_mb() -> float:
     """This process's peak RSS in MB (getrusage). On Linux it includes the peak of the parent that
     started it, so a measuring parent must stay small (never import torch)."""
