@@ -188,15 +188,15 @@ class Trainer:
             state.sync_steps += 1
             # under --sync average the ranks hold one model only right after an average: a checkpoint, and
             # the stop a signal asks for, wait until then, so they add no average an uninterrupted run lacks
-            in_step = sync != "average" or state.sync_steps % config.average_every == 0
-            if sync == "average" and in_step:
+            one_model = sync != "average" or state.sync_steps % config.average_every == 0
+            if sync == "average" and one_model:
                 self._average()
             if flags["log"]:
                 self._log(now)
             pending = {key: pending[key] or flags[key] for key in pending}
-            if in_step and pending["signal"]:
+            if one_model and pending["signal"]:
                 self._interrupt(signals.received or signal.SIGTERM)
-            if in_step and pending["checkpoint"]:
+            if one_model and pending["checkpoint"]:
                 self._checkpoint()
                 pending["checkpoint"] = False
             self.bar.update(int(stats.words * self.bar.total / self.budget))
