@@ -156,7 +156,8 @@ def _neighbors(args: argparse.Namespace) -> None:
 def _resume_overrides(args: argparse.Namespace) -> dict:
     """The settings given with --resume: those a resumed run may change; any other is an error."""
     defaults = build_parser().parse_args(["train", "--resume", args.resume])
-    given = {k: v for k, v in _settings(args).items() if v != _settings(defaults)[k]}
+    unchanged = _settings(defaults)
+    given = {k: v for k, v in _settings(args).items() if v != unchanged[k]}
     if args.head != defaults.head:
         given["head"] = args.head
     if args.out or args.overwrite:
