@@ -42,15 +42,24 @@ def test_noise_distribution_is_count_power_alpha_and_sampler_matches_it(alpha):
     assert draws.dtype == torch.int64 and draws.min() >= 0 and draws.max() < len(counts)
 
 
-def stream(lines, vocab_size, window, keep=None, batch_size=1 << 30, seed=0, order="centre"):
-    corpus = make_corpus(lines, vocab_size)
-    keep = np.ones(vocab_size) if keep is None else keep
-    generator = torch.Generator().manual_seed(seed)
-    return PairStream(corpus, vocab_size, keep, window, batch_size, torch.device("cpu"), generator, chunk_tokens=64,
-                      order=order)
+@pytest.fixture(params=[False, True], ids=["exact-sizes", "fixed-shapes"])
+def stream(request):
+    """A pair stream factory, in both formulations: exact sizes (the CPU's) and the fixed shapes a GPU
+    runs without host syncs, here on the CPU."""
+
+    def make(lines, vocab_size, window, keep=None, batch_size=1 << 30, seed=0, order="centre"):
+        corpus = make_corpus(lines, vocab_size)
+        keep = np.ones(vocab_size) if keep is None else keep
+        generator = torch.Generator().manual_seed(seed)
+        pairs = PairStream(corpus, vocab_size, keep, window, batch_size, torch.device("cpu"), generator,
+                           chunk_tokens=64, order=order)
+        pairs.fixed_shapes = request.param
+        return pairs
+
+    return make
 
 
-def test_pairs_stay_inside_lines_and_windows_and_offsets_follow_the_dynamic_window():
+def test_pairs_stay_inside_lines_and_windows_and_offsets_follow_the_dynamic_window(stream):
     # token ids equal positions, so a pair's offset is context - center
     lines = [list(range(i * 1000, i * 1000 + 1000)) for i in range(20)]
     window = 5
@@ -70,7 +79,7 @@ def test_pairs_stay_inside_lines_and_windows_and_offsets_follow_the_dynamic_wind
     assert offsets.numel() / 3 / 20_000 == pytest.approx(window + 1, rel=0.02)
 
 
-def test_subsampling_and_out_of_vocabulary_tokens_are_dropped_before_windowing():
+def test_subsampling_and_out_of_vocabulary_tokens_are_dropped_before_windowing(stream):
     lines = [[0, 5, 1, 5, 2, 5, 3]]  # id 5 is out of the 5-word vocabulary
     pairs = stream(lines, 5, window=1, keep=np.array([1, 0, 1, 1, 1.0]))  # word 1 is always dropped
     got = set()
@@ -81,7 +90,7 @@ def test_subsampling_and_out_of_vocabulary_tokens_are_dropped_before_windowing()
     assert got == {(0, 2), (2, 0), (2, 3), (3, 2)}
 
 
-def test_batches_are_shuffled_and_account_for_every_token():
+def test_batches_are_shuffled_and_account_for_every_token(stream):
     lines = [list(range(100)) for _ in range(50)]
     pairs = stream(lines, 100, window=3, batch_size=256)
     batches = list(pairs.batches(1))
@@ -91,7 +100,7 @@ def test_batches_are_shuffled_and_account_for_every_token():
     assert first != sorted(first)
 
 
-def test_centre_order_keeps_each_tokens_pairs_together_in_a_random_order_of_tokens():
+def test_centre_order_keeps_each_tokens_pairs_together_in_a_random_order_of_tokens(stream):
     """Token ids are positions, so a centre id is one token: in the centre order its pairs are one run."""
     lines = [list(range(i * 100, i * 100 + 100)) for i in range(10)]
     for order in ("centre", "pair"):

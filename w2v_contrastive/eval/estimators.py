@@ -36,11 +36,9 @@ def held_out_pairs(corpus, vocab_size: int, held_out: np.ndarray, window: int, d
     generator = torch.Generator(device=device).manual_seed(seed)
     stream = PairStream(corpus, vocab_size, np.ones(vocab_size), window, BATCH, device, generator,
                         skip_lines=~held_out)
-    parts = [stream.chunk_pairs(first, end)[:2] for first, end in stream.chunks if held_out[first:end].any()]
-    if not parts:
-        empty = torch.zeros(0, dtype=torch.int64, device=device)
-        return empty, empty
-    centers, contexts = torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
+    chunks = [stream.chunk_pairs(first, end) for first, end in stream.chunks if held_out[first:end].any()]
+    centers = torch.cat([c.centers[:c.count] for c in chunks] or [torch.zeros(0, dtype=torch.int64, device=device)])
+    contexts = torch.cat([c.contexts[:c.count] for c in chunks] or [torch.zeros(0, dtype=torch.int64, device=device)])
     if centers.shape[0] > max_pairs:
         pick = torch.randperm(centers.shape[0], device=device, generator=generator)[:max_pairs]
         centers, contexts = centers[pick], contexts[pick]

@@ -1,20 +1,29 @@
-"""The pair stream: (center, context) word pairs built on the training device.
+"""The pair stream: (center, context) word pairs built on the training device, without host syncs.
 
 For each chunk of the encoded corpus (whole lines, about ``chunk_tokens`` tokens), as batched
 tensor ops: drop out-of-vocabulary tokens, subsample frequent words (a fresh draw each epoch),
 draw each kept center's effective window b uniform in 1..window (word2vec's dynamic window), emit
 the pairs (w_t, w_{t+j}) with 0 < |j| <= b_t inside one line, put them in a random order, and cut
-them into batches. One Python iteration per window offset and per batch; none per token or per pair.
+them into batches. One Python iteration per batch; none per token or per pair.
+
+Every shape is fixed by the chunk's token count, which the host knows: the kept tokens are compacted
+with ``nonzero_static`` into an n-slot buffer (padding after them), each of the n slots proposes its
+2 x window candidate pairs ([n, 2 window], valid or not), and the valid ones are compacted in their
+random order. So on a GPU nothing waits for the device until the pair count is needed to cut the
+chunk into batches, and that count is copied to pinned host memory while the previous chunk trains:
+the stream prepares chunk k + 1 before it hands out the first batch of chunk k. (On a CPU the
+compactions return exact sizes, as the host has every value at no cost.)
 
 The order (``order``): "centre" (the default, word2vec's own) shuffles the centre tokens and keeps
 each token's pairs together, so a batch of B pairs holds about B / 6 centre tokens at window 5 and
 what depends on the centre word alone (the softmax's log Z(w)) is computed once for all of them;
 "pair" shuffles the pairs themselves. Either way every head trained with one seed gets the same
-pairs in the same order.
+pairs in the same order on one device.
 
-Every random draw of a chunk comes from the stream's generator, so the stream is a pure function of
-its state at the chunk's start: a :class:`StreamPosition` (epoch, chunk, batches consumed, and that
-generator state) is all a checkpoint needs to resume the stream exactly where it stopped.
+Every random draw of a chunk comes from the stream's generator, in chunk order, so the stream is a
+pure function of the generator's state at the chunk's start: a :class:`StreamPosition` (epoch,
+chunk, batches consumed, and that generator state) is all a checkpoint needs to resume the stream
+exactly where it stopped.
 """
 
 from __future__ import annotations
@@ -61,30 +70,93 @@ def held_out_lines(n_lines: int, fraction: float) -> np.ndarray:
     return np.random.default_rng(HOLDOUT_SEED).random(n_lines) < fraction
 
 
+class HostValue:
+    """A device scalar's value for the host. On a GPU it is copied to pinned memory without blocking,
+    and :meth:`get` waits for that copy alone (an event, not a stream synchronisation)."""
+
+    def __init__(self, value: torch.Tensor):
+        self.event = None
+        if value.is_cuda:
+            self.host = torch.empty((), dtype=value.dtype, pin_memory=True)
+            self.host.copy_(value, non_blocking=True)
+            self.event = torch.cuda.Event()
+            self.event.record()
+        else:
+            self.host = value
+
+    def get(self) -> int:
+        if self.event is not None:
+            self.event.synchronize()
+        return int(self.host)
+
+
+def select(mask: torch.Tensor, fill: int, fixed_size: bool) -> torch.Tensor:
+    """Indices of the True entries of the 1-d ``mask``, in order. With ``fixed_size`` as many entries as
+    ``mask`` has, padded with ``fill``, so the device need not tell the host how many there are."""
+    if fixed_size:
+        return torch.nonzero_static(mask, size=mask.shape[0], fill_value=fill).squeeze(1)
+    return mask.nonzero().squeeze(1)
+
+
+@dataclass
+class ChunkPairs:
+    """One chunk's pairs in their random order: the first :attr:`count` entries of ``centers`` and
+    ``contexts`` (on a GPU the buffers are longer; the rest is padding). ``rng_state``: the stream
+    generator's state before the chunk's draws."""
+
+    epoch: int
+    chunk: int
+    centers: torch.Tensor
+    contexts: torch.Tensor
+    pair_count: HostValue
+    tokens: float
+    rng_state: torch.Tensor
+
+    @property
+    def count(self) -> int:
+        return self.pair_count.get()
+
+
 class PairStream:
     """Yields batches of skip-gram pairs in a random order (:meth:`batches`), keeping its :attr:`position`.
     Lines marked in ``skip_lines`` (bool[n_lines]) give no pairs; with ``shard=(rank, ranks)`` the
-    stream covers only that rank's contiguous share of the lines (about equal in tokens)."""
+    stream covers only that rank's contiguous share of the lines (about equal in tokens). On a GPU the
+    token ids of those lines are copied to the device once (int32, 4 bytes a token); on a CPU each
+    chunk is read from the corpus file when its turn comes."""
 
     def __init__(self, corpus: EncodedCorpus, vocab_size: int, keep_probabilities: np.ndarray, window: int,
                  batch_size: int, device: torch.device, generator: torch.Generator, chunk_tokens: int = 1 << 20,
                  skip_lines: np.ndarray | None = None, shard: tuple[int, int] = (0, 1), order: str = "centre"):
         if order not in PAIR_ORDERS:
             raise ValueError(f"pair order must be one of {PAIR_ORDERS}, not {order!r}")
-        self.order = order
-        self.corpus = corpus
+        self.order, self.corpus, self.window, self.batch_size = order, corpus, window, batch_size
+        self.device, self.generator = device, generator
         self.skip_lines = None if skip_lines is None else torch.from_numpy(skip_lines).to(device)
-        self.vocab_size = vocab_size
-        self.keep = torch.tensor(keep_probabilities, dtype=torch.float32, device=device)
-        self.window = window
-        self.batch_size = batch_size
-        self.device = device
-        self.generator = generator
+        # keep probability by token id: 0 for ids outside the vocabulary (rarer than min_count)
+        keep = np.zeros(max(len(corpus.counts), vocab_size), dtype=np.float32)
+        keep[:vocab_size] = keep_probabilities
+        self.keep = torch.from_numpy(keep).to(device)
+        self.offsets = torch.cat([torch.arange(-window, 0), torch.arange(1, window + 1)]).int().to(device)
         first_line, end_line = self.shard_lines(corpus.line_starts, *shard)
         self.chunks = self._chunk_bounds(corpus.line_starts, chunk_tokens, first_line, end_line)
+        self.line_starts = torch.from_numpy(np.asarray(corpus.line_starts, dtype=np.int64)).to(device)
+        self.first_token = int(corpus.line_starts[first_line])
         #: corpus tokens in this stream's lines (the whole corpus unless sharded)
-        self.tokens = int(corpus.line_starts[end_line] - corpus.line_starts[first_line])
+        self.tokens = int(corpus.line_starts[end_line]) - self.first_token
+        self.resident = self._upload(self.first_token, self.first_token + self.tokens) if device.type != "cpu" else None
+        #: fixed-size compactions (no host sync): on a GPU; on a CPU the exact sizes cost nothing
+        self.fixed_shapes = device.type != "cpu"
+        #: prepare chunk k + 1 before chunk k's batches: on a GPU it overlaps training; on a CPU it would
+        #: only hold two chunks in memory at once
+        self.prepare_ahead = device.type != "cpu"
         self.position = StreamPosition()
+
+    def _upload(self, start: int, stop: int, piece: int = 1 << 24) -> torch.Tensor:
+        """Token ids [start, stop) on the device, copied a piece at a time (no host copy of it all)."""
+        ids = torch.empty(stop - start, dtype=torch.int32, device=self.device)
+        for at in range(start, stop, piece):
+            ids[at - start : min(at + piece, stop) - start] = torch.from_numpy(self.corpus.read(at, min(at + piece, stop)))
+        return ids
 
     @staticmethod
     def shard_lines(line_starts: np.ndarray, rank: int, ranks: int) -> tuple[int, int]:
@@ -104,64 +176,85 @@ class PairStream:
             line = end
         return bounds
 
-    def chunk_pairs(self, first_line: int, end_line: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """All (center, context) pairs of lines [first_line, end_line), grouped by window offset (int64[P]
-        each), and each pair's centre token: its position among the chunk's kept tokens (int64[P])."""
-        starts = self.corpus.line_starts[first_line : end_line + 1]
-        ids = torch.from_numpy(self.corpus.read(int(starts[0]), int(starts[-1])).astype(np.int64)).to(self.device)
-        lengths = torch.from_numpy(np.diff(starts)).to(self.device)
-        line = torch.repeat_interleave(torch.arange(len(lengths), device=self.device), lengths)
-        known = ids < self.vocab_size
+    def _ids(self, start: int, stop: int) -> torch.Tensor:
+        if self.resident is not None:
+            return self.resident[start - self.first_token : stop - self.first_token]
+        return torch.from_numpy(self.corpus.read(start, stop))
+
+    def chunk_pairs(self, first_line: int, end_line: int, epoch: int = 0, chunk: int = 0) -> ChunkPairs:
+        """The pairs of lines [first_line, end_line) in their random order, all drawn on the device."""
+        rng_state = self.generator.get_state()
+        device, generator, window = self.device, self.generator, self.window
+        start, stop = int(self.corpus.line_starts[first_line]), int(self.corpus.line_starts[end_line])
+        n = stop - start
+        ids = self._ids(start, stop)
+        line = torch.searchsorted(self.line_starts[first_line : end_line + 1], torch.arange(start, stop, device=device),
+                                  right=True, out_int32=True) - 1
+        keep = self.keep[ids]
         if self.skip_lines is not None:
-            known &= ~self.skip_lines[line + first_line]
-        ids, line = ids[known], line[known]
-        kept = torch.rand(ids.shape, device=self.device, generator=self.generator) < self.keep[ids]
-        ids, line = ids[kept], line[kept]
-        reach = torch.randint(1, self.window + 1, ids.shape, device=self.device, generator=self.generator)
-        position = torch.arange(ids.shape[0], device=self.device)
-        centers, contexts, positions = [], [], []
-        for offset in range(1, self.window + 1):
-            same_line = line[:-offset] == line[offset:]
-            left, right = ids[:-offset], ids[offset:]
-            forward = same_line & (reach[:-offset] >= offset)
-            backward = same_line & (reach[offset:] >= offset)
-            centers += [left[forward], right[backward]]
-            contexts += [right[forward], left[backward]]
-            positions += [position[:-offset][forward], position[offset:][backward]]
-        return torch.cat(centers), torch.cat(contexts), torch.cat(positions)
+            keep = keep.masked_fill(self.skip_lines[line + first_line], 0.0)
+        kept = torch.rand(n, device=device, generator=generator) < keep
+        # the kept tokens, compacted; the slots after them point at a padding token on no line (-1)
+        source = select(kept, n, self.fixed_shapes)
+        kept_ids = torch.cat([ids, ids.new_zeros(1)])[source].long()
+        kept_line = torch.cat([line, line.new_full((1,), -1)])[source]
+        slots, width = kept_ids.shape[0], 2 * window
+        reach = torch.randint(1, window + 1, (slots,), device=device, generator=generator, dtype=torch.int32)
+        # valid[j, t]: slots t and t + offset_j hold kept tokens of one line within t's dynamic window b_t
+        valid = torch.zeros(width, slots, dtype=torch.bool, device=device)
+        on_line = kept_line >= 0
+        for j, offset in enumerate(self.offsets.tolist()):
+            reach_j = abs(offset)
+            centre, context = (slice(0, slots - reach_j), slice(reach_j, slots)) if offset > 0 else \
+                (slice(reach_j, slots), slice(0, slots - reach_j))
+            valid[j, centre] = (kept_line[centre] == kept_line[context]) & on_line[centre] & (reach[centre] >= reach_j)
+        valid = valid.T  # [slots, width]: a slot's proposals side by side
+        if self.order == "centre":  # the slots in a random order, each slot's pairs together
+            order = torch.randperm(slots, device=device, generator=generator, dtype=torch.int32)
+            chosen = select(valid[order].view(-1), 0, self.fixed_shapes)
+            slot, j = order[chosen.div(width, rounding_mode="floor")], chosen.remainder(width)
+        else:
+            proposal = torch.randperm(slots * width, device=device, generator=generator, dtype=torch.int32)
+            chosen = proposal[select(valid.reshape(-1)[proposal], 0, self.fixed_shapes)]
+            slot, j = chosen.div(width, rounding_mode="floor"), chosen.remainder(width)
+        centers = kept_ids[slot]
+        contexts = kept_ids[(slot + self.offsets[j]).clamp_(0, max(slots - 1, 0))]  # (padding pairs may step outside)
+        return ChunkPairs(epoch, chunk, centers, contexts, HostValue(valid.sum()), float(n), rng_state)
 
     def batches(self, epochs: int, start: StreamPosition | None = None) -> Iterator[PairBatch]:
         """The batches of epochs ``start.epoch`` to ``epochs - 1``, from ``start`` (default: the
-        beginning). When a batch is yielded, :attr:`position` already counts it as consumed."""
+        beginning; without its generator state, the generator's draws from now on). When a batch is
+        yielded, :attr:`position` already counts it as consumed."""
         start = start or StreamPosition()
-        for epoch in range(start.epoch, epochs):
-            resuming = epoch == start.epoch and start.chunk_rng_state is not None
-            for chunk in range(start.chunk if resuming else 0, len(self.chunks)):
-                skip = 0
-                if resuming and chunk == start.chunk:
-                    self.generator.set_state(start.chunk_rng_state)
-                    skip = start.batches
-                self.position = StreamPosition(epoch, chunk, 0, self.generator.get_state())
-                for index, batch in enumerate(self._chunk_batches(*self.chunks[chunk])):
-                    self.position.batches = index + 1
-                    if index >= skip:
-                        yield batch
+        if start.chunk_rng_state is not None:
+            self.generator.set_state(start.chunk_rng_state)
+        schedule = ((epoch, chunk) for epoch in range(start.epoch, epochs)
+                    for chunk in range(start.chunk if epoch == start.epoch else 0, len(self.chunks)))
+        skip = start.batches
+        following = self._prepare(next(schedule, None))
+        while following is not None:
+            current = following
+            if self.prepare_ahead:  # the next chunk's pairs, drawn while this one trains
+                following = self._prepare(next(schedule, None))
+            self.position = StreamPosition(current.epoch, current.chunk, 0, current.rng_state)
+            for index, batch in enumerate(self._cut(current)):
+                self.position.batches = index + 1
+                if index >= skip:
+                    yield batch
+            skip = 0
+            if not self.prepare_ahead:
+                following = self._prepare(next(schedule, None))
 
-    def _chunk_batches(self, first_line: int, end_line: int) -> Iterator[PairBatch]:
-        """One chunk's pairs in their random order (:attr:`order`), cut into batches (a chunk without
-        pairs gives one empty batch, which still accounts for the chunk's tokens)."""
-        raw_tokens = float(self.corpus.line_starts[end_line] - self.corpus.line_starts[first_line])
-        centers, contexts, positions = self.chunk_pairs(first_line, end_line)
-        n_pairs = centers.shape[0]
-        if n_pairs == 0:
-            yield PairBatch(centers, contexts, raw_tokens)
+    def _prepare(self, where: tuple[int, int] | None) -> ChunkPairs | None:
+        return None if where is None else self.chunk_pairs(*self.chunks[where[1]], *where)
+
+    def _cut(self, pairs: ChunkPairs) -> Iterator[PairBatch]:
+        """A chunk's pairs cut into batches (a chunk without pairs gives one empty batch, which still
+        accounts for the chunk's tokens)."""
+        count = pairs.count
+        if count == 0:
+            yield PairBatch(pairs.centers[:0], pairs.contexts[:0], pairs.tokens)
             return
-        if self.order == "centre":  # a random rank per centre token; a stable sort keeps a token's pairs together
-            rank = torch.randperm(int(positions.max()) + 1, device=self.device, generator=self.generator)
-            order = torch.sort(rank[positions], stable=True).indices
-        else:
-            order = torch.randperm(n_pairs, device=self.device, generator=self.generator)
-        centers, contexts = centers[order], contexts[order]
-        for start in range(0, n_pairs, self.batch_size):
-            stop = min(start + self.batch_size, n_pairs)
-            yield PairBatch(centers[start:stop], contexts[start:stop], raw_tokens * (stop - start) / n_pairs)
+        for start in range(0, count, self.batch_size):
+            stop = min(start + self.batch_size, count)
+            yield PairBatch(pairs.centers[start:stop], pairs.contexts[start:stop], pairs.tokens * (stop - start) / count)
