@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 import pytest
+import torch
 
 from w2v_contrastive import Callback, W2VError, load, resume, train
 from w2v_contrastive.errors import TrainingInterrupted
@@ -50,7 +51,7 @@ def test_deterministic_runs_are_bit_identical(reference, tmp_path, cache_dir):
     assert np.array_equal(load(again).matrix, reference)
 
 
-def test_the_autograd_path_is_reproducible_on_two_threads(small_corpus):
+def test_the_row_step_is_reproducible_on_two_threads(small_corpus):
     runs = [train(small_corpus, "nce", dim=24, max_words=150_000, fused_cpu=False, threads=2, progress=False)
             for _ in range(2)]
     assert np.array_equal(runs[0].vectors.matrix, runs[1].vectors.matrix)
@@ -68,21 +69,42 @@ class SigtermAfterTheFirstCheckpoint(Callback):
             os.kill(os.getpid(), signal.SIGTERM)
 
 
-@pytest.mark.parametrize("head,settings", [
-    ("nce", {"fused_cpu": False, "max_words": 150_000}),  # torch.optim.SGD on sparse row gradients
+@pytest.mark.parametrize("head,settings,optimizers", [
+    ("nce", {"fused_cpu": False, "max_words": 150_000}, 0),  # the row step: SGD with index_add_, no optimizer
+    ("contrastive", {"max_words": 60_000}, 1),  # the row step with RowAdam: its moments are checkpointed
     # SparseAdam (word vectors) and Adam (context table, bias); small batches, so that it takes several steps
-    ("softmax", {"max_vocab": 1000, "max_words": 40_000, "batch_size": 2048}),
-], ids=["SGD", "SparseAdam+Adam"])
-def test_the_autograd_path_stopped_by_sigterm_resumes_bit_for_bit(small_corpus, tmp_path, head, settings):
+    ("softmax", {"max_vocab": 1000, "max_words": 40_000, "batch_size": 2048}, 2),
+], ids=["row-step-SGD", "row-step-Adam", "SparseAdam+Adam"])
+def test_the_torch_steps_stopped_by_sigterm_resume_bit_for_bit(small_corpus, tmp_path, head, settings, optimizers):
     common = dict(dim=24, threads=2, progress=False, **settings)
     reference = train(small_corpus, head, **common).vectors.matrix
     out = str(tmp_path / head)
     with pytest.raises(TrainingInterrupted, match="SIGTERM at step .*: checkpoint written to"):
         train(small_corpus, head, out, checkpoint_every=3, callbacks=[SigtermAfterTheFirstCheckpoint()], **common)
     assert not os.path.exists(out) and os.path.exists(os.path.join(out + ".partial", STATE_FILE))
-    assert load_state(os.path.join(out + ".partial", STATE_FILE))["optimizers"]  # the moments travel too
+    assert len(load_state(os.path.join(out + ".partial", STATE_FILE))["optimizers"]) == optimizers  # moments too
     resumed = resume(out, small_corpus)  # (an encoded corpus: the run read no files to find again)
     assert resumed.stats.steps > 3 and np.array_equal(resumed.vectors.matrix, reference)
+
+
+def test_a_checkpoint_whose_generators_ran_on_another_device_resumes_with_fresh_draws(small_corpus, tmp_path, caplog):
+    """A GPU's generator state (Philox: seed and offset) cannot seed a CPU generator, nor the other way round:
+    the run continues from the checkpoint's step and stream position with new draws, and says so."""
+    common = dict(dim=24, threads=2, progress=False, fused_cpu=False, max_words=150_000)
+    out = str(tmp_path / "nce")
+    with pytest.raises(TrainingInterrupted):
+        train(small_corpus, "nce", out, checkpoint_every=3, callbacks=[SigtermAfterTheFirstCheckpoint()], **common)
+    path = os.path.join(out + ".partial", STATE_FILE)
+    state = load_state(path)
+    steps, position = state["stats"]["steps"], state["position"]
+    state.update(generator_device="cuda", pair_rng=torch.zeros(16, dtype=torch.uint8),
+                 noise_rng=torch.zeros(16, dtype=torch.uint8))  # what a CUDA generator's get_state() gives
+    torch.save(state, path)
+    resumed = resume(out, small_corpus)
+    assert f"ran on cuda; on cpu the run continues from step {steps} with fresh draws" in caplog.text
+    assert position["batches"] > 0 and resumed.stats.words == pytest.approx(150_000, rel=0.02)
+    reference = train(small_corpus, "nce", **common)
+    assert resumed.stats.steps == pytest.approx(reference.stats.steps, abs=2)
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "kill-9"])

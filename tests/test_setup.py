@@ -16,21 +16,24 @@ def setup_of(machine=CPU, **settings):
     return plan(config, build_head(config.head, config), machine)
 
 
-def test_sampled_heads_take_the_fused_kernel_on_the_cpu_and_autograd_elsewhere():
+def test_sampled_heads_take_the_fused_kernel_on_the_cpu_and_the_row_step_elsewhere():
     cpu = setup_of(head="nce")
-    assert (cpu.fused, cpu.optimizer, cpu.lr, cpu.batch_size, cpu.threads) == (True, "sgd", 0.05, 16384, 8)
+    assert (cpu.step, cpu.optimizer, cpu.lr, cpu.batch_size, cpu.threads) == ("fused", "sgd", 0.05, 16384, 8)
     assert cpu.output_bias and not cpu.tied and cpu.sync is None and cpu.rank_lr_factor == 1
     gpu = setup_of(GPU, head="nce")
-    assert (gpu.fused, gpu.batch_size, gpu.device) == (False, 4096, torch.device("cuda", 0))
-    assert not setup_of(head="nce", fused_cpu=False).fused
-    assert not setup_of(head="nce", optimizer="adam").fused  # the kernel applies plain SGD
-    assert not setup_of(head="negative-sampling", shared_negatives=True).fused  # it draws its own noise per pair
+    assert (gpu.step, gpu.batch_size, gpu.device) == ("rows", 65536, torch.device("cuda", 0))
+    assert (setup_of(head="nce", fused_cpu=False).step, setup_of(head="nce", fused_cpu=False).batch_size) == ("rows", 4096)
+    assert setup_of(head="nce", optimizer="adam").step == "rows"  # the kernel applies plain SGD; the row step Adam too
+    assert setup_of(head="negative-sampling", shared_negatives=True).step == "rows"  # the kernel draws noise per pair
+    assert setup_of(GPU, head="infonce", in_batch_negatives=True, negatives=0).batch_size == 512
+    assert setup_of(GPU, head="triplet").step == "rows"
+    assert setup_of(GPU, head="softmax", optimizer="sgd").step == "autograd"  # it reads the whole context table
     assert setup_of(head="negative-sampling", batch_size=100).batch_size == 100
 
 
 def test_each_head_gets_its_defaults_unless_told_otherwise():
     softmax = setup_of(head="softmax")
-    assert (softmax.optimizer, softmax.lr, softmax.output_bias, softmax.fused) == ("adam", 0.04, True, False)
+    assert (softmax.optimizer, softmax.lr, softmax.output_bias, softmax.step) == ("adam", 0.04, True, "autograd")
     assert softmax.batch_size == 16384  # the head's own default (few dense Adam steps over the context table)
     assert setup_of(head="softmax", optimizer="sgd").lr == 0.002
     assert setup_of(head="contrastive").tied and not setup_of(head="contrastive", geometry="untied").tied
@@ -45,11 +48,11 @@ def test_each_head_gets_its_defaults_unless_told_otherwise():
 def test_torchrun_jobs_pick_how_ranks_stay_in_sync():
     gloo = Machine(torch.device("cpu"), cpu_count=8, ranks=4, local_ranks=2, backend="gloo")
     fused = setup_of(gloo, head="negative-sampling")
-    assert (fused.fused, fused.sync, fused.rank_lr_factor, fused.threads) == (True, "average", 4, 4)
+    assert (fused.step, fused.sync, fused.rank_lr_factor, fused.threads) == ("fused", "average", 4, 4)
     autograd = setup_of(gloo, head="softmax")
     assert (autograd.sync, autograd.rank_lr_factor) == ("gradients", 1)
     forced = setup_of(gloo, head="negative-sampling", sync="gradients")  # gradients need autograd
-    assert (forced.fused, forced.sync) == (False, "gradients")
+    assert (forced.step, forced.sync) == ("autograd", "gradients")
     nccl = Machine(torch.device("cuda", 1), cpu_count=16, ranks=8, local_ranks=8, backend="nccl")
     assert setup_of(nccl, head="softmax").sync == "average"  # NCCL sums no sparse gradients
     with pytest.raises(W2VError, match="--sync gradients needs the gloo backend"):

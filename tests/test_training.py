@@ -38,9 +38,10 @@ BUDGETS = {
 DEFAULT_BUDGET = {"max_words": 400_000}
 #: variants that take another training path than the head's default
 VARIANTS = [
-    # the autograd path (what a GPU runs), which the fused CPU kernel replaces for the sampled heads
-    ("negative-sampling", "autograd", {"epochs": 4, "lr": 0.05, "fused_cpu": False}),
-    ("infonce", "in-batch", {"max_words": 400_000, "in_batch_negatives": True, "negatives": 0, "batch_size": 1024,
+    # the row step (what a GPU runs), which the fused CPU kernel replaces for the sampled heads
+    ("negative-sampling", "rows", {"epochs": 4, "lr": 0.05, "fused_cpu": False}),
+    # (400,000 words took the loss down by 0.096-0.104 nat, at the threshold; 550,000 by 0.16)
+    ("infonce", "in-batch", {"max_words": 550_000, "in_batch_negatives": True, "negatives": 0, "batch_size": 1024,
                              "temperature": 0.5}),
     # one set of K noise words for the whole batch: each noise row sums the gradients of all B pairs,
     # so it needs more noise words and a smaller step than per-example negatives (0.025 diverges)
@@ -60,7 +61,7 @@ def test_head_learns_and_beats_random_vectors(small_corpus, random_baseline, hea
     compiled_row = HEADS[head].fused_row_loss is not Head.fused_row_loss
     expect_fused = compiled_row and settings.get("fused_cpu", True) and not (
         settings.get("in_batch_negatives") or settings.get("shared_negatives"))
-    assert result.stats.fused_cpu == expect_fused
+    assert (result.stats.step == "fused") == expect_fused
     losses = [h["loss"] for h in result.stats.history]
     # the loss falls by at least 0.1 nat per pair (first vs last three logged averages)
     assert len(losses) >= 6 and np.mean(losses[-3:]) < np.mean(losses[:3]) - 0.1, losses

@@ -77,7 +77,7 @@ def run_summary(result: TrainResult) -> dict:
     stats = {k: v for k, v in dataclasses.asdict(result.stats).items() if k != "history"}
     return {
         "config": result.config.to_dict(),
-        "versions": library_versions(numba=result.stats.fused_cpu),
+        "versions": library_versions(numba=result.stats.step == "fused"),
         "machine": machine(),
         "corpus": {"source": corpus.description, "tokens": corpus.n_tokens, "lines": corpus.n_lines,
                    "types": len(corpus.words), "cache": corpus.directory, "from_cache": corpus.from_cache,

@@ -87,7 +87,7 @@ def compare(corpus: Any, heads: Sequence[str], out: str | os.PathLike, seeds: Se
     if not main:
         return None
     results = {"corpus": encoded.description, "tokens": encoded.n_tokens, "heads": list(heads), "seeds": list(seeds),
-               "settings": _shared_settings(configs), "versions": library_versions(numba=any(r["training"]["fused_cpu"] for r in runs)),
+               "settings": _shared_settings(configs), "versions": library_versions(numba=any(r["training"]["step"] == "fused" for r in runs)),
                "machine": machine(),
                "summary": summarise(runs), "runs": runs}
     with atomic_write(os.path.join(out, "results.json")) as handle:

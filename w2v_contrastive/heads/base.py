@@ -152,17 +152,32 @@ def score_batch(model, noise, request: ScoreRequest, centers: torch.Tensor, cont
     model: a :class:`~w2v_contrastive.model.SkipGram`; noise: a
     :class:`~w2v_contrastive.sampling.noise.NoiseDistribution` on the same device.
     """
+    candidates, noise_words = draw_candidates(noise, request, contexts, generator)
+    rows = model.lookup(centers, candidates)
+    return score_rows(*rows, noise, request, centers, contexts, noise_words, model, softmax_chunk)
+
+
+def draw_candidates(noise, request: ScoreRequest, contexts: torch.Tensor,
+                    generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(the context words to look up, the noise words drawn): per-example negatives give a [B, 1 + K]
+    block (the true context first, then its noise words), shared ones [B + K] (the contexts, then K
+    noise words for the whole batch), none the contexts alone."""
+    if request.negatives and not request.shared_negatives:
+        noise_words = noise.sample((contexts.shape[0], request.negatives), generator)
+        return torch.cat([contexts.unsqueeze(1), noise_words], dim=1), noise_words
+    if request.negatives:
+        noise_words = noise.sample((request.negatives,), generator)
+        return torch.cat([contexts, noise_words]), noise_words
+    return contexts, None
+
+
+def score_rows(u: torch.Tensor, v: torch.Tensor, b: torch.Tensor, noise, request: ScoreRequest, centers: torch.Tensor,
+               contexts: torch.Tensor, noise_words: torch.Tensor | None, model=None,
+               softmax_chunk: int | None = None) -> Scores:
+    """The :class:`Scores` of a batch from its looked-up rows: u_w (float[B, d]) and the rows v and biases b
+    of :func:`draw_candidates`' words. ``model`` is read only for the full-vocabulary log partition."""
     batch = centers.shape[0]
     per_example = request.negatives and not request.shared_negatives
-    if per_example:  # one [B, 1 + K] block of candidates: the true context first, then its noise words
-        noise_words = noise.sample((batch, request.negatives), generator)
-        candidates = torch.cat([contexts.unsqueeze(1), noise_words], dim=1)
-    elif request.negatives:  # [B + K]: the contexts, then K noise words shared by the batch
-        noise_words = noise.sample((request.negatives,), generator)
-        candidates = torch.cat([contexts, noise_words])
-    else:
-        candidates = contexts
-    u, v, b = model.lookup(centers, candidates)
     if per_example:
         candidate = (torch.bmm(v, u.unsqueeze(2)).squeeze(2) + b).float()
         positive, scores_negative = candidate[:, 0], candidate[:, 1:]

@@ -24,7 +24,9 @@ from ..fileio import atomic_write
 #: the in-progress state file inside a run's ``<out>.partial`` folder (removed when the run completes)
 STATE_FILE = "training-state.pt"
 #: 2: the pair stream's order became a setting (pair_order); a format-1 checkpoint shuffled pairs
-STATE_FORMAT = 2
+#: 3: the pair stream draws on the training device with fixed shapes (other pairs for a seed than format 2),
+#: the stats name the step that ran, and the generators' device is recorded
+STATE_FORMAT = 3
 #: settings that may change when a run resumes: they do not change what is trained
 RESUMABLE_OVERRIDES = ("checkpoint_every", "checkpoint_minutes", "nan_policy", "progress", "log_every_seconds")
 

@@ -2,8 +2,8 @@
 
 :func:`plan` takes the :class:`~w2v_contrastive.config.TrainConfig`, the head and a :class:`Machine`
 description and returns a :class:`TrainingSetup`: the device and threads, the optimizer and learning
-rate, the model's shape (output bias, tied tables), which training step runs (the fused CPU kernel
-or autograd), how torchrun ranks stay in sync, and the batch size. No corpus, model or process group
+rate, the model's shape (output bias, tied tables), which training step runs (train/steps.py: the
+fused CPU kernel, the row step or autograd), how torchrun ranks stay in sync, and the batch size. No corpus, model or process group
 is needed, so every decision can be tested on its own (tests/test_setup.py). :func:`build_model` and
 :func:`build_optimizers` then build what the setup says.
 """
@@ -19,9 +19,14 @@ from ..config import TrainConfig
 from ..errors import W2VError
 from ..heads import Head
 from ..model import SkipGram
+from .steps import RowAdam, RowSGD
 
-#: pairs per step on the autograd path when the user sets none
+#: the training steps of train/steps.py: the compiled CPU kernel, SGD or Adam on gathered rows, autograd and optimizers
+STEPS = ("fused", "rows", "autograd")
+#: pairs per step of the row and autograd steps on a CPU when the user sets none
 AUTOGRAD_BATCH_SIZE = 4096
+#: pairs per row step on a GPU: the batch that the quality measurement supports (docs/gpu.md)
+GPU_ROWS_BATCH_SIZE = 65536
 #: heads that score every word against every context of the batch do O(B) work per pair: smaller batches
 IN_BATCH_SIZE = 512
 #: pairs per step of the fused CPU kernel (a unit of work there: every pair is scored with fresh vectors)
@@ -57,8 +62,8 @@ class TrainingSetup:
     lr: float
     output_bias: bool
     tied: bool
-    #: the fused CPU kernel (train/fused_sgd.py) instead of autograd
-    fused: bool
+    #: which training step runs, one of :data:`STEPS`
+    step: str
     #: torchrun: "gradients" or "average" (None alone)
     sync: str | None
     #: each rank's learning rate is this many times the run's (``average``: the linear scaling rule)
@@ -91,13 +96,29 @@ def plan(config: TrainConfig, head: Head, machine: Machine) -> TrainingSetup:
             raise W2VError(f"--sync gradients needs the gloo backend (CPU): {machine.backend} cannot "
                            "all-reduce the sparse row gradients; use --sync average")
         fused = fused and sync == "average"
+    if fused:
+        step = "fused"
+    elif not head.request.full_vocabulary and sync != "gradients":
+        step = "rows"  # (summed gradients need autograd's; the softmax reads the whole table)
+    else:
+        step = "autograd"
     # averaging W models divides each rank's update by W: each rank steps W times as far (the linear
     # scaling rule, as local SGD does), so the average moves as far as all their updates
     rank_lr_factor = machine.ranks if sync == "average" else 1
-    batch_size = config.batch_size or (FUSED_BATCH_SIZE if fused else head.default_batch_size or
-                                       (IN_BATCH_SIZE if head.request.in_batch else AUTOGRAD_BATCH_SIZE))
-    return TrainingSetup(machine.device, threads, optimizer, lr, output_bias, tied, fused, sync, rank_lr_factor,
-                         batch_size)
+    return TrainingSetup(machine.device, threads, optimizer, lr, output_bias, tied, step, sync, rank_lr_factor,
+                         config.batch_size or default_batch_size(head, step, machine.device))
+
+
+def default_batch_size(head: Head, step: str, device: torch.device) -> int:
+    """Pairs per step when the user sets none: a unit of work for the fused kernel; the measured
+    quality-preserving batch for the row step on a GPU; smaller for heads with in-batch candidates."""
+    if step == "fused":
+        return FUSED_BATCH_SIZE
+    if head.default_batch_size:
+        return head.default_batch_size
+    if head.request.in_batch:
+        return IN_BATCH_SIZE
+    return GPU_ROWS_BATCH_SIZE if step == "rows" and device.type == "cuda" else AUTOGRAD_BATCH_SIZE
 
 
 def fused_kernel_fits(head: Head, device: torch.device, optimizer: str, tied: bool) -> bool:
@@ -131,6 +152,11 @@ def dense_gradient_names(model: SkipGram, head: Head) -> set[str]:
         return set()
     prefixes = ("output.", "bias.") + (("input.",) if model.tied else ())
     return {name for name, _ in model.named_parameters() if name.startswith(prefixes)}
+
+
+def build_row_update(setup: TrainingSetup, model: SkipGram) -> RowSGD | RowAdam:
+    """The row step's update rule: plain SGD, or lazy Adam over the rows a step used."""
+    return RowSGD() if setup.optimizer == "sgd" else RowAdam(model.parameters(), lr=setup.lr)
 
 
 def build_optimizers(setup: TrainingSetup, model: SkipGram, dense: set[str]) -> list[torch.optim.Optimizer]:

@@ -55,7 +55,8 @@ class TrainStats:
     lr: float = 0.0
     optimizer: str = "sgd"
     batch_size: int = 0
-    fused_cpu: bool = False
+    #: the training step that ran (train/setup.py STEPS)
+    step: str = "autograd"
     deterministic: bool = False
     #: torchrun jobs: processes, how they kept one model, and the largest difference left between ranks
     ranks: int = 1
@@ -105,6 +106,8 @@ class TrainingState:
         self.lr_now = lr
         #: steps taken in lockstep with the other ranks (empty ones included): the averaging clock
         self.sync_steps = 0
+        #: the learning-rate progress the ranks of a torchrun job last agreed on
+        self.agreed_progress = 0.0
         self.loss_sum = torch.zeros((), device=device)
         self.loss_pairs = 0
         #: the first step whose loss was not finite since the last check (-1: none), kept on the device
@@ -160,7 +163,7 @@ class TrainingState:
 
     def check_finite(self, parameters: bool) -> None:
         """Raise :class:`NonFinite` if a loss since the last check (or, with ``parameters``, a
-        parameter) is not finite. (In a torchrun job the ranks agree on the losses at every step.)"""
+        parameter) is not finite. (In a torchrun job the ranks agree on the losses every AGREE_EVERY steps.)"""
         first_bad = int(self.first_bad_step) if self.distributed is None else -1
         if first_bad >= 0:
             raise NonFinite(first_bad, "the loss is not finite")
@@ -182,6 +185,7 @@ class TrainingState:
             "corpus": self.identity.corpus,
             "model": {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()},
             "optimizers": [copy.deepcopy(optimizer.state_dict()) for optimizer in self.optimizers],
+            "generator_device": self.pair_generator.device.type,
             "pair_rng": self.pair_generator.get_state(),
             "noise_rng": self.noise_generator.get_state(),
             "torch_rng": torch.get_rng_state(),
@@ -192,6 +196,7 @@ class TrainingState:
             "loss_pairs": self.loss_pairs,
             "metrics_bytes": self.metrics.tell() if self.metrics is not None else 0,
             "sync_steps": self.sync_steps,
+            "agreed_progress": self.agreed_progress,
         }
 
     def restore(self, state: dict) -> None:
@@ -207,12 +212,20 @@ class TrainingState:
             self.model.load_state_dict(state["model"])
         for optimizer, optimizer_state in zip(self.optimizers, state["optimizers"]):
             optimizer.load_state_dict(copy.deepcopy(optimizer_state))
-        self.pair_generator.set_state(state["pair_rng"])
-        self.noise_generator.set_state(state["noise_rng"])
-        torch.set_rng_state(state["torch_rng"])
-        self.start = StreamPosition(**state["position"])
-        self.pairs.position = dataclasses.replace(self.start)
         self.stats = TrainStats(**state["stats"])
+        self.start = StreamPosition(**state["position"])
+        if state["generator_device"] == self.pair_generator.device.type:
+            self.pair_generator.set_state(state["pair_rng"])
+            self.noise_generator.set_state(state["noise_rng"])
+        else:  # CUDA's and the CPU's generators differ in kind: the draws from here on cannot be the same ones
+            log.warning("the checkpoint's random generators ran on %s; on %s the run continues from step %d with "
+                        "fresh draws (the same amount of data, not the same pairs and noise words)",
+                        state["generator_device"], self.pair_generator.device.type, self.stats.steps)
+            for generator in (self.pair_generator, self.noise_generator):
+                generator.manual_seed(generator.initial_seed() + self.stats.steps)
+            self.start.chunk_rng_state = None
+        torch.set_rng_state(state["torch_rng"])
+        self.pairs.position = dataclasses.replace(self.start)
         self.clock = time.perf_counter() - self.stats.seconds
         self.lr_scale = state["lr_scale"]
         self.loss_sum.fill_(state["loss_sum"])
@@ -220,6 +233,7 @@ class TrainingState:
         self.first_bad_step.fill_(-1)
         self.metrics_bytes = state["metrics_bytes"]
         self.sync_steps = state["sync_steps"]
+        self.agreed_progress = state["agreed_progress"]
         self.last_checkpoint_step = self.stats.steps
 
     def _check_identity(self, state: dict) -> None:
@@ -247,9 +261,8 @@ class TrainingState:
         if minutes is None and config.checkpoint_every is None and config.nan_policy == "backoff":
             minutes = BACKOFF_SNAPSHOT_MINUTES
         steps = self.stats.steps
-        if (config.checkpoint_every and steps and steps % config.checkpoint_every == 0
-                and steps != self.last_checkpoint_step):
-            return True
+        if config.checkpoint_every and steps >= (self.last_checkpoint_step or 0) + config.checkpoint_every:
+            return True  # (due until taken: a torchrun job takes it at the ranks' next agreement)
         return minutes is not None and now - self.last_checkpoint_time >= 60.0 * minutes
 
     def checkpoint(self) -> None:

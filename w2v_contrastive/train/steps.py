@@ -5,8 +5,12 @@ only when the trainer logs), or None for the empty step of a torchrun rank whose
 The setup (train/setup.py) picks the implementation, never the head's name:
 
 - :class:`FusedStep`: the compiled CPU kernel (train/fused_sgd.py), SGD in place, no optimizer.
+- :class:`RowStep`: any head that does not score the whole vocabulary: the batch's rows are
+  gathered, autograd runs over those rows only, and the row gradients update the tables through
+  :class:`RowSGD` (``index_add_``) or :class:`RowAdam` (lazy Adam over the rows used). No sparse
+  gradients, no host sync; what GPUs run by default.
 - :class:`AutogradStep`: scores -> head loss -> backward -> (gradients summed over ranks) -> the
-  optimizers; what GPUs and every head without a compiled row loss run.
+  optimizers; for the full-vocabulary softmax and ``--sync gradients``.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from contextlib import nullcontext
 import torch
 
 from ..heads import Head, score_batch
+from ..heads.base import draw_candidates, score_rows
 from ..model import SkipGram
 from ..sampling.noise import NoiseDistribution
 from ..sampling.pairs import PairBatch
@@ -65,3 +70,104 @@ class AutogradStep:
         for optimizer in self.optimizers:
             optimizer.step()
         return None if loss is None else loss.detach()
+
+
+class RowStep:
+    """One step on the summed loss of a batch, with the tables kept out of autograd.
+
+    For pairs (w_b, c_b) and the candidates x of :func:`~w2v_contrastive.heads.base.draw_candidates`:
+
+        u = U[w], v = V[x], b = bias[x]           (gathered rows: leaves of a small autograd graph)
+        L = sum_b head(scores(u, v, b))_b          (fp32 scores; the head's own formula)
+
+    and the row gradients dL/du, dL/dv, dL/db go to ``update`` (:class:`RowSGD` or :class:`RowAdam`), one
+    call per table (a tied model's word and context rows together), which is what the autograd step
+    computes with sparse row gradients and torch's SGD or SparseAdam, without sparse tensors or their
+    host syncs. A batch shorter than ``batch_size`` (a chunk's last) is padded to that size with masked
+    pairs when the head scores each pair on its own (no in-batch candidates), so every step has the
+    same shapes.
+    """
+
+    def __init__(self, model: SkipGram, head: Head, noise: NoiseDistribution, generator: torch.Generator,
+                 batch_size: int, update: "RowSGD | RowAdam"):
+        self.model, self.head, self.noise, self.generator, self.update = model, head, noise, generator, update
+        self.batch_size = batch_size if not head.request.in_batch else None
+        self.optimizers = (update,) if isinstance(update, torch.optim.Optimizer) else ()
+
+    def __call__(self, batch: PairBatch | None, lr: float) -> torch.Tensor | None:
+        centers, contexts, mask = self._fixed_shape(batch.centers, batch.contexts)
+        request, model = self.head.request, self.model
+        candidates, noise_words = draw_candidates(self.noise, request, contexts, self.generator)
+        tables = [(model.input.weight, centers), (model.output.weight, candidates)]
+        if model.bias is not None:
+            tables.append((model.bias.weight, candidates))
+        rows = [table.detach()[words].requires_grad_() for table, words in tables]
+        b = rows[2].squeeze(-1) if model.bias is not None else torch.zeros(candidates.shape, device=centers.device)
+        losses = self.head(score_rows(rows[0], rows[1], b, self.noise, request, centers, contexts, noise_words))
+        loss = (losses if mask is None else losses * mask).sum()
+        grads = torch.autograd.grad(loss, rows)
+        by_table: dict[int, tuple[torch.Tensor, list, list]] = {}  # (a tied model's two tables are one)
+        for (table, words), grad in zip(tables, grads):
+            entry = by_table.setdefault(id(table), (table, [], []))
+            entry[1].append(words.reshape(-1))
+            entry[2].append(grad.reshape(words.numel(), -1))
+        with torch.no_grad():
+            for table, words, grad in by_table.values():
+                self.update(table, torch.cat(words), torch.cat(grad), lr)
+        return loss.detach()
+
+    def _fixed_shape(self, centers: torch.Tensor, contexts: torch.Tensor):
+        """(centers, contexts, mask): padded to :attr:`batch_size` with masked pairs of word 0 when shorter."""
+        short = 0 if self.batch_size is None else self.batch_size - centers.shape[0]
+        if short <= 0:
+            return centers, contexts, None
+        mask = torch.arange(self.batch_size, device=centers.device) < centers.shape[0]
+        return (torch.cat([centers, centers.new_zeros(short)]), torch.cat([contexts, contexts.new_zeros(short)]),
+                mask)
+
+
+class RowSGD:
+    """theta_r <- theta_r - lr g_r for every row r a step used (``index_add_``: a row's gradients add up)."""
+
+    def __call__(self, table: torch.Tensor, rows: torch.Tensor, grads: torch.Tensor, lr: float) -> None:
+        table.view(table.shape[0], -1).index_add_(0, rows, grads, alpha=-lr)
+
+
+class RowAdam(torch.optim.Optimizer):
+    """SparseAdam's update for the rows a step used, without SparseAdam's coalescing of the sparse
+    gradient (``torch.unique``: a host sync on a GPU). Lazy Adam (Kingma & Ba 2015), as SparseAdam:
+    with g_r the sum of the step's gradients of row r, t the table's step count, and for used rows only
+
+        m_r <- b1 m_r + (1 - b1) g_r,   v_r <- b2 v_r + (1 - b2) g_r^2,
+        theta_r <- theta_r - lr sqrt(1 - b2^t) / (1 - b1^t) m_r / (sqrt(v_r) + eps)
+
+    Without unique rows: the gradients are summed into a zeroed table-sized buffer (``index_add_``), each
+    use of a row reads its row's sum back, and every use computes the row's new m, v and theta from the
+    old ones; a row's uses compute the same values, so writing them all (``index_copy_``) writes each row
+    once. O(uses x d) work, fixed shapes, no sync; the moments and step counts are checkpointed as an
+    optimizer's state.
+    """
+
+    def __init__(self, params, lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps})
+        #: per table, the buffer the step's gradients are summed in (all zeros between steps: not state)
+        self.sums = {id(p): torch.zeros_like(p) for group in self.param_groups for p in group["params"]}
+
+    def __call__(self, table: torch.Tensor, rows: torch.Tensor, grads: torch.Tensor, lr: float) -> None:
+        (beta1, beta2), eps = self.param_groups[0]["betas"], self.param_groups[0]["eps"]
+        state = self.state[table]
+        if not state:
+            state.update(step=0, exp_avg=torch.zeros_like(table), exp_avg_sq=torch.zeros_like(table))
+        state["step"] += 1
+        step = state["step"]
+        flat = table.view(table.shape[0], -1)
+        exp_avg, exp_avg_sq = state["exp_avg"].view_as(flat), state["exp_avg_sq"].view_as(flat)
+        sums = self.sums[id(table)].view_as(flat).index_add_(0, rows, grads)
+        grad = sums[rows]
+        sums.index_fill_(0, rows, 0.0)
+        m = exp_avg[rows].lerp_(grad, 1 - beta1)
+        v = exp_avg_sq[rows].lerp_(grad.square_(), 1 - beta2)
+        step_size = lr * (1 - beta2**step) ** 0.5 / (1 - beta1**step)
+        exp_avg.index_copy_(0, rows, m)
+        exp_avg_sq.index_copy_(0, rows, v)
+        flat.index_copy_(0, rows, flat[rows].sub_(m.div_(v.sqrt_().add_(eps)), alpha=step_size))

@@ -1,9 +1,9 @@
 """The training loop: pair stream -> training step -> counters, logs, checkpoints.
 
 The trainer knows the :class:`~w2v_contrastive.heads.Head` interface and no head by name. What a run
-does is decided up front by :func:`.setup.plan` (device, optimizer, learning rate, fused CPU kernel or
-autograd, batch size, torchrun sync); the step that updates the model is one of :mod:`.steps`; what
-the run's future depends on lives in one :class:`.state.TrainingState`. Losses are summed over the
+does is decided up front by :func:`.setup.plan` (device, optimizer, learning rate, the step: fused
+CPU kernel, row step or autograd; batch size, torchrun sync); the step that updates the model is one
+of :mod:`.steps`; what the run's future depends on lives in one :class:`.state.TrainingState`. Losses are summed over the
 batch, so the learning rate is a per-pair step size as in word2vec, decaying linearly over the run.
 
 Reliability (docs/reliability.md): checkpoints every N steps or M minutes and on SIGINT/SIGTERM
@@ -32,12 +32,13 @@ from ..sampling.pairs import PairStream, held_out_lines
 from ..vectors import Vectors
 from .callbacks import Callback
 from .checkpoint import StopSignals
-from .distributed import Distributed
+from .distributed import AGREE_EVERY, Distributed
 from .fused_sgd import FusedSkipGramSGD
 from .progress import Progress
-from .setup import Machine, build_model, build_optimizers, dense_gradient_names, plan, resolve_device
+from .setup import (Machine, build_model, build_optimizers, build_row_update, dense_gradient_names, plan,
+                    resolve_device)
 from .state import Identity, NonFinite, TrainingState, TrainStats
-from .steps import AutogradStep, FusedStep
+from .steps import AutogradStep, FusedStep, RowStep
 
 #: the noise generator's seed is the run's seed plus this (any fixed offset: distinct from the pair stream's)
 NOISE_SEED_OFFSET = 0x9E3779B9
@@ -91,9 +92,12 @@ class Trainer:
         log_prior = torch.log(torch.tensor(vocab.counts / vocab.total, dtype=torch.float32))
         self.model = build_model(config, len(vocab), self.head, log_prior).to(self.device)
         self.noise = NoiseDistribution(vocab.counts, config.alpha, self.device)
-        if setup.fused:
+        if setup.step == "fused":
             kernel = FusedSkipGramSGD(self.model, self.head, self.noise, setup.threads, serial=config.deterministic)
-            self.step: FusedStep | AutogradStep = FusedStep(kernel, noise_generator)
+            self.step: FusedStep | RowStep | AutogradStep = FusedStep(kernel, noise_generator)
+        elif setup.step == "rows":
+            self.step = RowStep(self.model, self.head, self.noise, noise_generator, setup.batch_size,
+                                build_row_update(setup, self.model))
         else:
             dense = dense_gradient_names(self.model, self.head)
             self.step = AutogradStep(self.model, self.head, self.noise, build_optimizers(setup, self.model, dense),
@@ -172,10 +176,7 @@ class Trainer:
             flags = {"has_batch": batch is not None, "signal": signals.received is not None,
                      "log": now - self.last_log >= config.log_every_seconds, "checkpoint": state.checkpoint_due(now)}
             if self.distributed:  # lockstep: every rank takes the same branches below
-                flags["non_finite"] = state.first_bad_step >= 0  # (alone, it is read only at logs and checkpoints)
-                flags, progress = self.distributed.agree(flags, progress)
-                if flags["non_finite"]:
-                    raise NonFinite(max(int(state.first_bad_step), stats.steps), "the loss is not finite on a rank")
+                flags, progress = self._agree(flags, progress)
             if not flags["has_batch"]:
                 break
             pairs = 0 if batch is None else batch.centers.shape[0]
@@ -200,6 +201,20 @@ class Trainer:
                 self._checkpoint()
                 pending["checkpoint"] = False
             self.bar.update(int(stats.words * self.bar.total / self.budget))
+
+    def _agree(self, flags: dict[str, bool], progress: float) -> tuple[dict[str, bool], float]:
+        """torchrun: the flags and learning-rate progress all ranks act on. At every AGREE_EVERY-th
+        lockstep step, each flag is on if it is on any rank and the progress is the furthest rank's;
+        in between, no flag but "has_batch" (a rank out of pairs takes empty steps) and the progress
+        of the last agreement."""
+        state = self.state
+        if state.sync_steps % AGREE_EVERY:
+            return {"has_batch": True, "signal": False, "log": False, "checkpoint": False}, state.agreed_progress
+        flags["non_finite"] = state.first_bad_step >= 0  # (alone, it is read only at logs and checkpoints)
+        flags, state.agreed_progress = self.distributed.agree(flags, progress)
+        if flags["non_finite"]:
+            raise NonFinite(max(int(state.first_bad_step), state.stats.steps), "the loss is not finite on a rank")
+        return flags, state.agreed_progress
 
     def _average(self) -> None:
         """--sync average: replace each rank's parameters by their mean over the ranks."""
@@ -254,6 +269,6 @@ class Trainer:
         if self.device.type == "cuda":
             stats.peak_gpu_mb = torch.cuda.max_memory_allocated(self.device) / 2**20
         stats.device, stats.threads, stats.lr = str(self.device), setup.threads, setup.lr
-        stats.optimizer, stats.batch_size, stats.fused_cpu = setup.optimizer, setup.batch_size, setup.fused
+        stats.optimizer, stats.batch_size, stats.step = setup.optimizer, setup.batch_size, setup.step
         stats.deterministic = self.config.deterministic
         return stats

@@ -1,0 +1,111 @@
+"""The row step (train/steps.py RowStep: what a GPU runs) computes the gradients of the summed loss
+without autograd over the tables: its steps must equal those of the autograd path with torch's SGD, or
+SparseAdam, on the sparse row gradients, for every head it trains (loss and every parameter's change)."""
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+from w2v_contrastive import TrainConfig
+from w2v_contrastive.heads import HEADS, build_head
+from w2v_contrastive.model import SkipGram
+from w2v_contrastive.sampling.noise import NoiseDistribution
+from w2v_contrastive.sampling.pairs import PairBatch
+from w2v_contrastive.train.setup import build_model
+from w2v_contrastive.train.steps import AutogradStep, RowAdam, RowSGD, RowStep
+
+V, DIM, PAIRS, LR = 300, 16, 256, 0.5
+COUNTS = np.sort(np.random.default_rng(0).zipf(1.5, V))[::-1].copy()
+#: every head that does not score the whole vocabulary, with the variants of its request
+CASES = [(name, {}) for name in sorted(HEADS) if name != "softmax"] + [
+    ("negative-sampling", {"shared_negatives": True, "negatives": 8}),
+    ("nce", {"output_bias": False}),
+    ("infonce", {"in_batch_negatives": True, "negatives": 3, "temperature": 0.5, "logq_correction": True}),
+    ("triplet", {"geometry": "untied"}),
+]
+
+
+def model_and_batch(config, head, seed=0):
+    """A model away from its initial state (random context vectors, biases), and a batch with repeated words."""
+    torch.manual_seed(seed)
+    model = build_model(config, V, head)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.normal_(0, 0.3)
+    generator = torch.Generator().manual_seed(seed + 1)
+    centers = torch.randint(0, V // 4, (PAIRS,), generator=generator)  # few distinct words: many repeats
+    contexts = torch.randint(0, V, (PAIRS,), generator=generator)
+    return model, PairBatch(centers, contexts, float(PAIRS))
+
+
+@pytest.mark.parametrize("name,settings", CASES, ids=[f"{n}-{'-'.join(s) or 'default'}" for n, s in CASES])
+def test_one_row_step_equals_one_autograd_sgd_step(name, settings):
+    config = TrainConfig(head=name, **settings)
+    head = build_head(name, config)
+    model, batch = model_and_batch(config, head)
+    reference = copy.deepcopy(model)
+    before = copy.deepcopy(model.state_dict())
+    losses = steps(model, reference, head, [batch], RowSGD(), torch.optim.SGD(reference.parameters(), lr=LR))
+    assert losses[0][0] == pytest.approx(losses[0][1], rel=1e-5)
+    for key, value in model.state_dict().items():
+        change, expected_change = value - before[key], reference.state_dict()[key] - before[key]
+        assert expected_change.abs().max() > 1e-3, key  # the step moved this parameter
+        assert torch.allclose(change, expected_change, atol=1e-5, rtol=1e-4), (key, (change - expected_change).abs().max())
+
+
+@pytest.mark.parametrize("name,settings", [("contrastive", {}), ("n-pair", {}), ("nce", {})])
+def test_row_adam_makes_sparse_adams_steps(name, settings):
+    """Three steps, so the moments of rows used twice and of rows used once differ."""
+    config = TrainConfig(head=name, **settings)
+    head = build_head(name, config)
+    model, first = model_and_batch(config, head)
+    _, second = model_and_batch(config, head, seed=1)
+    reference = copy.deepcopy(model)
+    adam = RowAdam(model.parameters(), lr=0.01)
+    sparse_adam = torch.optim.SparseAdam(list(reference.parameters()), lr=0.01)
+    losses = steps(model, reference, head, [first, second, first], adam, sparse_adam, lr=0.01)
+    for got, expected in losses:
+        assert got == pytest.approx(expected, rel=1e-5)
+    for key, value in model.state_dict().items():
+        assert torch.allclose(value, reference.state_dict()[key], atol=1e-6), key
+    assert all(state["step"] == 3 for state in adam.state.values())
+
+
+def steps(model, reference, head, batches, update, optimizer, lr=LR):
+    """Run the row step on ``model`` and the autograd step on ``reference`` over ``batches`` (same noise)."""
+    noise = NoiseDistribution(COUNTS)
+    autograd = AutogradStep(reference, head, noise, [optimizer], torch.Generator().manual_seed(7), None,
+                            torch.device("cpu"))
+    rows = RowStep(model, head, noise, torch.Generator().manual_seed(7), PAIRS, update)
+    return [(float(rows(batch, lr)), float(autograd(batch, lr))) for batch in batches]
+
+
+class FixedNoise(NoiseDistribution):
+    """Q with draws that depend on their position only: a [B, K] draw's first rows are the [n, K] draw's."""
+
+    def sample(self, shape, generator=None):
+        return (torch.arange(int(np.prod(shape))) * 7919 % len(self)).view(shape)
+
+
+@pytest.mark.parametrize("name", ["negative-sampling", "nce", "infonce"])
+def test_a_short_batch_padded_with_masked_pairs_makes_the_update_of_the_batch_alone(name):
+    config = TrainConfig(head=name)
+    head = build_head(name, config)
+    noise = FixedNoise(COUNTS)
+    model, batch = model_and_batch(config, head)
+    alone = copy.deepcopy(model)
+    padded = RowStep(model, head, noise, None, 4 * PAIRS, RowSGD())  # pads 3 x PAIRS masked pairs of word 0
+    exact = RowStep(alone, head, noise, None, PAIRS, RowSGD())
+    assert float(padded(batch, LR)) == pytest.approx(float(exact(batch, LR)), rel=1e-5)
+    for key, value in model.state_dict().items():
+        assert torch.allclose(value, alone.state_dict()[key], atol=1e-6), key
+
+
+def test_in_batch_heads_are_never_padded():
+    """Padding pairs would be candidates of every real pair of an in-batch head: its batches keep their size."""
+    config = TrainConfig(head="n-pair")
+    step = RowStep(SkipGram(V, DIM, tied=True), build_head("n-pair", config), NoiseDistribution(COUNTS), None, 512,
+                   RowSGD())
+    assert step.batch_size is None
