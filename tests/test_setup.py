@@ -21,7 +21,7 @@ def test_sampled_heads_take_the_fused_kernel_on_the_cpu_and_the_row_step_elsewhe
     assert (cpu.step, cpu.optimizer, cpu.lr, cpu.batch_size, cpu.threads) == ("fused", "sgd", 0.05, 16384, 8)
     assert cpu.output_bias and not cpu.tied and cpu.sync is None and cpu.rank_lr_factor == 1
     gpu = setup_of(GPU, head="nce")
-    assert (gpu.step, gpu.batch_size, gpu.device) == ("rows", 65536, torch.device("cuda", 0))
+    assert (gpu.step, gpu.batch_size, gpu.device) == ("rows", 8192, torch.device("cuda", 0))
     assert (setup_of(head="nce", fused_cpu=False).step, setup_of(head="nce", fused_cpu=False).batch_size) == ("rows", 4096)
     assert setup_of(head="nce", optimizer="adam").step == "rows"  # the kernel applies plain SGD; the row step Adam too
     assert setup_of(head="negative-sampling", shared_negatives=True).step == "rows"  # the kernel draws noise per pair

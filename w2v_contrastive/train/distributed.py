@@ -41,8 +41,8 @@ from ..errors import W2VError
 
 #: the flags the ranks agree on, in the order of :meth:`Distributed.agree`'s vector
 FLAGS = ("has_batch", "signal", "log", "checkpoint", "non_finite")
-#: steps between two agreements: a GPU step at 65,536 pairs takes about 1 ms, an agreement (an all_reduce
-#: and its copy to the host) tens of microseconds, so one every 32 steps costs under 0.3% of the time
+#: steps between two agreements: a GPU row step takes about 0.5 ms (docs/gpu.md), an agreement (an all_reduce
+#: and its copy to the host) tens of microseconds, so one every 32 steps costs about 0.3% of the time
 AGREE_EVERY = 32
 
 
