@@ -19,8 +19,6 @@ Writes bench/softmax-<date>.json.
 
 from __future__ import annotations
 
-import argparse
-import datetime
 import json
 import os
 import statistics
@@ -28,7 +26,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from benchlib import measure_into, write_json  # noqa: E402
+from benchlib import measure_into, write_json, worker_or_report, worker_parser  # noqa: E402
 
 
 def train_once(spec: dict) -> dict:
@@ -109,22 +107,17 @@ def timed(work, repeats: int = 5) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", default=os.path.join(os.path.dirname(__file__), "..", "data", "gutenberg-mid.txt.xz"))
+    parser = worker_parser(__doc__.splitlines()[0], "softmax")
     parser.add_argument("--max-words", type=int, default=300_000)
     parser.add_argument("--dim", type=int, default=100)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--baseline-tree", default=None, help="another checkout whose package trains the baseline")
     parser.add_argument("--chunks", default="", help="also time these --softmax-chunk values (comma-separated)")
-    parser.add_argument("--cache-dir", default=None)
-    parser.add_argument("--out", default=f"bench/softmax-{datetime.date.today()}.json")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.worker:
-        print(json.dumps(train_once(json.loads(args.worker))))
+    report = worker_or_report(args, train_once)
+    if report is None:
         return 0
-    report = {"date": datetime.date.today().isoformat(), "command": " ".join(["python", *sys.argv]), "runs": []}
     for repeat in range(args.repeats):
         for tree in ([args.baseline_tree] if args.baseline_tree else []) + [None]:
             spec = {"corpus": args.corpus, "cache_dir": args.cache_dir, "seed": repeat, "threads": args.threads,

@@ -10,14 +10,11 @@ Writes bench/softmax-defaults-<date>.json.
 
 from __future__ import annotations
 
-import argparse
-import datetime
-import json
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from benchlib import measure_into  # noqa: E402
+from benchlib import measure_into, worker_or_report, worker_parser  # noqa: E402
 
 
 def run(spec: dict) -> dict:
@@ -32,19 +29,14 @@ def run(spec: dict) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", default=os.path.join(os.path.dirname(__file__), "..", "data", "gutenberg-mid.txt.xz"))
+    parser = worker_parser(__doc__.splitlines()[0], "softmax-defaults")
     parser.add_argument("--lrs", default="0.005,0.01,0.02,0.04")
     parser.add_argument("--batches", default="4096,16384")
     parser.add_argument("--max-words", type=int, default=1_000_000)
-    parser.add_argument("--cache-dir", default=None)
-    parser.add_argument("--out", default=f"bench/softmax-defaults-{datetime.date.today()}.json")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.worker:
-        print(json.dumps(run(json.loads(args.worker))))
+    report = worker_or_report(args, run)
+    if report is None:
         return 0
-    report = {"date": datetime.date.today().isoformat(), "command": " ".join(["python", *sys.argv]), "runs": []}
     for batch in map(int, args.batches.split(",")):
         for lr in map(float, args.lrs.split(",")):
             spec = {"corpus": args.corpus, "cache_dir": args.cache_dir, "lr": lr, "batch_size": batch,

@@ -2,11 +2,37 @@
 
 from __future__ import annotations
 
+import argparse
+import datetime
 import json
 import os
 import resource
 import subprocess
 import sys
+from typing import Callable
+
+#: the corpus the benchmarks train on unless told otherwise
+DEFAULT_CORPUS = os.path.join(os.path.dirname(__file__), "..", "data", "gutenberg-mid.txt.xz")
+
+
+def worker_parser(description: str, name: str) -> argparse.ArgumentParser:
+    """The options of a benchmark whose runs are workers of itself: --corpus, --cache-dir, --out
+    (bench/NAME-<date>.json) and the hidden --worker SPEC."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--corpus", default=DEFAULT_CORPUS)
+    parser.add_argument("--cache-dir", default=None)
+    parser.add_argument("--out", default=f"bench/{name}-{datetime.date.today()}.json")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    return parser
+
+
+def worker_or_report(args: argparse.Namespace, run: Callable[[dict], dict]) -> dict | None:
+    """As a worker (``--worker SPEC``): print ``run(SPEC)`` as JSON and return None. Otherwise the
+    report the parent fills: date, command and an empty list of runs."""
+    if args.worker:
+        print(json.dumps(run(json.loads(args.worker))))
+        return None
+    return {"date": datetime.date.today().isoformat(), "command": " ".join(["python", *sys.argv]), "runs": []}
 
 
 def in_own_process(script: str, *args: str) -> dict:
