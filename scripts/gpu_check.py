@@ -12,6 +12,8 @@ In order, each time-boxed so the whole check ends within 8 minutes, the JSON rew
    fused CPU kernel (all cores) at the same epochs (PASS: no benchmark more than 0.02 below).
 3. every other head: GPU words/s against the same head on 2 CPU cores (PASS: >= 20x).
 4. the softmax's compiled chunk bodies against the eager ones, and its peak memory at V = 1M, d = 300.
+5. for the next step (no target): the negative-sampling row step captured in a CUDA graph, replayed
+   against eager, at 8,192 and 65,536 pairs (docs/gpu.md predicts launch-bound eager steps).
 """
 
 from __future__ import annotations
@@ -89,6 +91,52 @@ def sync_check(corpus, device: str, steps: int) -> dict:
             "verdict": verdict(checked and error is None)}
 
 
+def graph_step_rates(device: str, vocab: int = 58_663, dim: int = 100, repeats: int = 200) -> dict:
+    """Step time of the negative-sampling row step, eager and replayed from a CUDA graph (a fixed batch,
+    a fixed learning rate: a speed measurement, not training), at the default batch and at 65,536."""
+    import numpy as np
+
+    from w2v_contrastive.config import TrainConfig
+    from w2v_contrastive.heads import build_head
+    from w2v_contrastive.sampling.noise import NoiseDistribution
+    from w2v_contrastive.sampling.pairs import PairBatch
+    from w2v_contrastive.train.setup import build_model
+    from w2v_contrastive.train.steps import RowSGD, RowStep
+
+    def seconds_per_call(function) -> float:
+        torch.cuda.synchronize()
+        started = time.perf_counter()
+        for _ in range(repeats):
+            function()
+        torch.cuda.synchronize()
+        return (time.perf_counter() - started) / repeats
+
+    config = TrainConfig(head="negative-sampling", dim=dim)
+    head = build_head(config.head, config)
+    noise = NoiseDistribution(np.sort(np.random.default_rng(0).zipf(1.3, vocab))[::-1].astype(np.float64), device=device)
+    rows = {}
+    for batch in (8192, 65536):
+        model = build_model(config, vocab, head).to(device)
+        generator = torch.Generator(device=device).manual_seed(0)
+        words = noise.sample((2, batch), generator)
+        pairs = PairBatch(words[0].clone(), words[1].clone(), float(batch))
+        step = RowStep(model, head, noise, generator, batch, RowSGD())
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):  # warm-up off the default stream, as capture requires
+            for _ in range(3):
+                step(pairs, 1e-4)
+        torch.cuda.current_stream().wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        graph.register_generator_state(generator)
+        with torch.cuda.graph(graph):
+            step(pairs, 1e-4)
+        eager, replay = seconds_per_call(lambda: step(pairs, 1e-4)), seconds_per_call(graph.replay)
+        rows[batch] = {"eager_step_seconds": eager, "graph_step_seconds": replay,
+                       "eager_words_per_second": batch / eager / 2.56, "graph_words_per_second": batch / replay / 2.56}
+    return {**rows, "verdict": "info"}
+
+
 def throughput(corpus, head: str, device: str, settings: dict, seconds: float) -> dict:
     """words/s of a run of at least MIN_TIMED_SECONDS (epochs chosen from a warm-up run), boxed at ``seconds``."""
     warm = train(corpus, head, device, max_words=min(corpus.n_tokens, 5_000_000), **settings)
@@ -141,6 +189,8 @@ def main() -> int:
                 "verdict": verdict(speed["words_per_second"] >= TARGET_WORDS_PER_SECOND and gap <= TARGET_QUALITY_GAP)}
 
     attempt("negative_sampling", negative_sampling)
+    if args.device.startswith("cuda"):
+        attempt("row_step_in_a_cuda_graph", lambda: graph_step_rates(args.device))
     for head, settings in OTHER_HEADS:
         if time.time() - started > (60 if args.quick else 380):
             report["skipped_for_time"] = report.get("skipped_for_time", []) + [head]
