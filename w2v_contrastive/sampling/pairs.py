@@ -136,7 +136,9 @@ class PairStream:
         keep = np.zeros(max(len(corpus.counts), vocab_size), dtype=np.float32)
         keep[:vocab_size] = keep_probabilities
         self.keep = torch.from_numpy(keep).to(device)
-        self.offsets = torch.cat([torch.arange(-window, 0), torch.arange(1, window + 1)]).int().to(device)
+        #: the window offsets j of a centre's candidate contexts, on the host and on the device
+        self.offset_values = [*range(-window, 0), *range(1, window + 1)]
+        self.offsets = torch.tensor(self.offset_values, dtype=torch.int32, device=device)
         first_line, end_line = self.shard_lines(corpus.line_starts, *shard)
         self.chunks = self._chunk_bounds(corpus.line_starts, chunk_tokens, first_line, end_line)
         self.line_starts = torch.from_numpy(np.asarray(corpus.line_starts, dtype=np.int64)).to(device)
@@ -203,7 +205,7 @@ class PairStream:
         # valid[j, t]: slots t and t + offset_j hold kept tokens of one line within t's dynamic window b_t
         valid = torch.zeros(width, slots, dtype=torch.bool, device=device)
         on_line = kept_line >= 0
-        for j, offset in enumerate(self.offsets.tolist()):
+        for j, offset in enumerate(self.offset_values):
             reach_j = abs(offset)
             centre, context = (slice(0, slots - reach_j), slice(reach_j, slots)) if offset > 0 else \
                 (slice(reach_j, slots), slice(0, slots - reach_j))
