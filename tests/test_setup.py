@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from w2v_contrastive import TrainConfig, W2VError
-from w2v_contrastive.heads import build_head
-from w2v_contrastive.train.setup import Machine, plan
+from w2v_contrastive.heads import HEADS, build_head
+from w2v_contrastive.train.setup import STEPS, Machine, plan
 
 CPU = Machine(torch.device("cpu"), cpu_count=8)
 GPU = Machine(torch.device("cuda", 0), cpu_count=16)
@@ -29,6 +29,7 @@ def test_sampled_heads_take_the_fused_kernel_on_the_cpu_and_the_row_step_elsewhe
     assert setup_of(GPU, head="triplet").step == "rows"
     assert setup_of(GPU, head="softmax", optimizer="sgd").step == "autograd"  # it reads the whole context table
     assert setup_of(head="negative-sampling", batch_size=100).batch_size == 100
+    assert {setup_of(machine, head=head).step for machine in (CPU, GPU) for head in HEADS} == set(STEPS)
 
 
 def test_each_head_gets_its_defaults_unless_told_otherwise():

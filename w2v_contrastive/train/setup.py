@@ -3,9 +3,10 @@
 :func:`plan` takes the :class:`~w2v_contrastive.config.TrainConfig`, the head and a :class:`Machine`
 description and returns a :class:`TrainingSetup`: the device and threads, the optimizer and learning
 rate, the model's shape (output bias, tied tables), which training step runs (train/steps.py: the
-fused CPU kernel, the row step or autograd), how torchrun ranks stay in sync, and the batch size. No corpus, model or process group
-is needed, so every decision can be tested on its own (tests/test_setup.py). :func:`build_model` and
-:func:`build_optimizers` then build what the setup says.
+fused CPU kernel, the row step or autograd), how torchrun ranks stay in sync, and the batch size. No
+corpus, model or process group is needed, so every decision can be tested on its own
+(tests/test_setup.py). :func:`build_model`, :func:`build_row_update` and :func:`build_optimizers` then
+build what the setup says.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from ..heads import Head
 from ..model import SkipGram
 from .steps import RowAdam, RowSGD
 
-#: the training steps of train/steps.py: the compiled CPU kernel, SGD or Adam on gathered rows, autograd and optimizers
+#: the training steps of train/steps.py: the compiled CPU kernel, SGD or Adam on gathered rows, autograd
+#: and torch's optimizers
 STEPS = ("fused", "rows", "autograd")
 #: pairs per step of the row and autograd steps on a CPU when the user sets none
 AUTOGRAD_BATCH_SIZE = 4096

@@ -3,8 +3,9 @@
 The trainer knows the :class:`~w2v_contrastive.heads.Head` interface and no head by name. What a run
 does is decided up front by :func:`.setup.plan` (device, optimizer, learning rate, the step: fused
 CPU kernel, row step or autograd; batch size, torchrun sync); the step that updates the model is one
-of :mod:`.steps`; what the run's future depends on lives in one :class:`.state.TrainingState`. Losses are summed over the
-batch, so the learning rate is a per-pair step size as in word2vec, decaying linearly over the run.
+of :mod:`.steps`; what the run's future depends on lives in one :class:`.state.TrainingState`. Losses
+are summed over the batch, so the learning rate is a per-pair step size as in word2vec, decaying
+linearly over the run.
 
 Reliability (docs/reliability.md): checkpoints every N steps or M minutes and on SIGINT/SIGTERM
 (:mod:`.checkpoint`), exact resume from one, and a guard that stops the run, or backs off the
