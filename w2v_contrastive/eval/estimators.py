@@ -37,8 +37,9 @@ def held_out_pairs(corpus, vocab_size: int, held_out: np.ndarray, window: int, d
     stream = PairStream(corpus, vocab_size, np.ones(vocab_size), window, BATCH, device, generator,
                         skip_lines=~held_out)
     chunks = [stream.chunk_pairs(first, end) for first, end in stream.chunks if held_out[first:end].any()]
-    centers = torch.cat([c.centers[:c.count] for c in chunks] or [torch.zeros(0, dtype=torch.int64, device=device)])
-    contexts = torch.cat([c.contexts[:c.count] for c in chunks] or [torch.zeros(0, dtype=torch.int64, device=device)])
+    empty = torch.zeros(0, dtype=torch.int64, device=device)
+    parts = [(c.centers[:c.count], c.contexts[:c.count]) for c in chunks] or [(empty, empty)]
+    centers, contexts = (torch.cat(column) for column in zip(*parts))
     if centers.shape[0] > max_pairs:
         pick = torch.randperm(centers.shape[0], device=device, generator=generator)[:max_pairs]
         centers, contexts = centers[pick], contexts[pick]

@@ -4,7 +4,7 @@ For each chunk of the encoded corpus (whole lines, about ``chunk_tokens`` tokens
 tensor ops: drop out-of-vocabulary tokens, subsample frequent words (a fresh draw each epoch),
 draw each kept center's effective window b uniform in 1..window (word2vec's dynamic window), emit
 the pairs (w_t, w_{t+j}) with 0 < |j| <= b_t inside one line, put them in a random order, and cut
-them into batches. One Python iteration per batch; none per token or per pair.
+them into batches. One Python iteration per window offset and per batch; none per token or per pair.
 
 Every shape is fixed by the chunk's token count, which the host knows: the kept tokens are compacted
 with ``nonzero_static`` into an n-slot buffer (padding after them), each of the n slots proposes its
