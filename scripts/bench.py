@@ -1,6 +1,8 @@
-"""Our heads side by side with gensim's skip-gram: speed, memory and quality on the same corpus, settings and cores.
+"""Our heads side by side with gensim's word2vec: speed, memory and quality on the same corpus, settings and cores.
 
     python scripts/bench.py --corpus data/gutenberg-mid.txt.xz --heads negative-sampling,nce,infonce --repeats 3
+    python scripts/bench.py --heads hierarchical-softmax --gensim-loss hs    # gensim sg=1, hs=1, negative=0
+    python scripts/bench.py --model cbow --heads negative-sampling           # gensim sg=0 (cbow_mean=1)
 
 Every run is its own process, started by a parent that never imports torch (so its peak RSS is its
 own: see ``prepare``); the engines alternate within each repeat
@@ -36,7 +38,8 @@ from benchlib import in_own_process, peak_rss_mb, write_json
 BENCHMARKS = ("wordsim353", "simlex999", "men3k")
 #: "equal quality": rho within this of gensim's on WS353 and SimLex
 QUALITY_TOLERANCE = 0.02
-DEFAULTS = {"dim": 100, "window": 5, "negatives": 5, "sample": 1e-4, "min_count": 5, "epochs": 5, "threads": 2}
+DEFAULTS = {"model": "skipgram", "dim": 100, "window": 5, "negatives": 5, "sample": 1e-4, "min_count": 5, "epochs": 5,
+            "threads": 2}
 
 
 def ensure_gensim() -> None:
@@ -54,15 +57,19 @@ def export_text(corpus, path: str) -> None:
         handle.writelines(" ".join(words[ids[a:b]]) + "\n" for a, b in zip(starts[:-1], starts[1:]))
 
 
-def train_gensim(text_file: str, settings: dict, seed: int, gensim_input: str):
-    """gensim Word2Vec (sg=1, hs=0) on the exported token stream -> (model, training seconds).
+def train_gensim(text_file: str, settings: dict, seed: int, gensim_input: str, loss: str = "negative"):
+    """gensim Word2Vec on the exported token stream -> (model, training seconds): skip-gram (sg=1) or CBOW
+    (sg=0, cbow_mean=1) as ``settings["model"]`` says, with negative sampling (hs=0) or, for ``loss="hs"``,
+    the hierarchical softmax alone (hs=1, negative=0).
 
     ``file``: gensim's corpus_file mode (its own C reader); ``list``: lists of tokens in memory, long
     lines cut into gensim's 10,000-token sentences (it truncates longer ones)."""
     from gensim.models import Word2Vec
 
-    options = dict(vector_size=settings["dim"], window=settings["window"], negative=settings["negatives"], sg=1, hs=0,
-                   sample=settings["sample"], min_count=settings["min_count"], workers=settings["threads"], seed=seed)
+    hs = loss == "hs"
+    options = dict(vector_size=settings["dim"], window=settings["window"], negative=0 if hs else settings["negatives"],
+                   hs=int(hs), sg=int(settings["model"] == "skipgram"), cbow_mean=1, sample=settings["sample"],
+                   min_count=settings["min_count"], workers=settings["threads"], seed=seed)
     model = Word2Vec(**options)
     if gensim_input == "list":
         with open(text_file, encoding="utf-8") as handle:
@@ -98,7 +105,8 @@ def measure(spec: dict) -> dict:
     if engine == "gensim":
         import gensim
 
-        model, seconds = train_gensim(spec["text_file"], settings, spec["seed"], spec["gensim_input"])
+        model, seconds = train_gensim(spec["text_file"], settings, spec["seed"], spec["gensim_input"],
+                                      spec["gensim_loss"])
         row.update(version=gensim.__version__, seconds=seconds, pairs_per_second=None, peak_gpu_mb=None,
                    words_per_second=model.corpus_total_words * settings["epochs"] / seconds, peak_rss_mb=peak_rss_mb(),
                    vocabulary=len(model.wv.index_to_key))
@@ -155,7 +163,8 @@ def markdown(report: dict) -> str:
 
     lines = [f"Command: `{report['command']}`  ", f"Machine: {report['machine']['description']}  ",
              f"Corpus: {os.path.basename(report['corpus'])} ({report['corpus_tokens']:,} tokens); settings: "
-             + ", ".join(f"{k} {v}" for k, v in report["settings"].items()) + f"; medians of {report['repeats']} runs."
+             + ", ".join(f"{k} {v}" for k, v in report["settings"].items())
+             + f"; gensim objective: {report.get('gensim_loss', 'negative')}; medians of {report['repeats']} runs."
              + "".join(f" {head}: " + ", ".join(f"{k} {v}" for k, v in values.items()) + "."
                        for head, values in report["overrides"].items()), "",
              "| engine | words/s | pairs/s | x gensim (per repeat) | peak RSS MB | peak GPU MB | WS353 | SimLex | MEN "
@@ -202,6 +211,8 @@ def main() -> int:
     parser.add_argument("--heads", default="negative-sampling", help="our heads to run beside gensim (comma-separated)")
     parser.add_argument("--no-gensim", action="store_true", help="our heads only (e.g. on a GPU machine without gensim)")
     parser.add_argument("--gensim-input", choices=("file", "list"), default="file")
+    parser.add_argument("--gensim-loss", choices=("negative", "hs"), default="negative",
+                        help="gensim's objective: negative sampling, or the hierarchical softmax (hs=1, negative=0)")
     parser.add_argument("--repeats", type=int, default=3, help="alternating runs per engine (medians reported)")
     for key, value in DEFAULTS.items():
         parser.add_argument(f"--{key.replace('_', '-')}", type=type(value), default=value)
@@ -228,12 +239,14 @@ def main() -> int:
             {"prepare": True, "corpus": args.corpus, "cache_dir": args.cache_dir, "text_file": None if args.no_gensim else text_file}))
         report = {"date": datetime.date.today().isoformat(), "command": " ".join(["python", *sys.argv]),
                   "corpus": os.path.abspath(args.corpus), "corpus_tokens": prepared["tokens"], "settings": settings,
-                  "overrides": overrides, "gensim_input": args.gensim_input, "repeats": args.repeats,
+                  "overrides": overrides, "gensim_input": args.gensim_input, "gensim_loss": args.gensim_loss,
+                  "repeats": args.repeats,
                   "machine": prepared["machine"], "runs": []}
         for repeat in range(args.repeats):
             for engine in engines:
                 spec = {"engine": engine, "corpus": args.corpus, "cache_dir": args.cache_dir, "seed": repeat,
-                        "device": args.device, "gensim_input": args.gensim_input, "text_file": text_file,
+                        "device": args.device, "gensim_input": args.gensim_input, "gensim_loss": args.gensim_loss,
+                        "text_file": text_file,
                         "settings": {**settings, **overrides.get(engine, {})}}
                 run = {**in_own_process(__file__, "--worker", json.dumps(spec)), "repeat": repeat}
                 report["runs"].append(run)

@@ -94,6 +94,10 @@ BAD_INPUTS = {
     "bad setting": (lambda d: ["--corpus", SMALL_CORPUS, "--dim", "0"], "dim must be at least 1"),
     "bias on a distance head": (lambda d: ["--corpus", SMALL_CORPUS, "--head", "triplet", "--output-bias"],
                                 "the triplet head measures distances between vectors; it takes no --output-bias"),
+    "cbow with a distance head": (lambda d: ["--corpus", SMALL_CORPUS, "--head", "triplet", "--model", "cbow"],
+                                  "the triplet head trains only skipgram, not --model cbow"),
+    "a tree of one word": (lambda d: ["--corpus", write(d, "one.txt", b"word word word word word other\n"), "--head",
+                                      "hierarchical-softmax"], "needs a vocabulary of at least 2 words for its tree"),
 }
 
 

@@ -1,4 +1,4 @@
-"""The comparison harness: 2 heads x 2 seeds on the small corpus, interrupted and resumed."""
+"""The comparison harness: 3 heads x 2 seeds on the small corpus, interrupted and resumed."""
 
 import json
 import math
@@ -13,7 +13,7 @@ from w2v_contrastive import W2VError, compare
 from w2v_contrastive.cli import main
 from tests.conftest import SMALL_CORPUS
 
-HEADS = ["negative-sampling", "nce"]
+HEADS = ["negative-sampling", "nce", "hierarchical-softmax"]
 BUDGET = ["--epochs", "2", "--max-words", "800000", "--dim", "32", "--threads", "2", "--no-progress",
           "--log-every", "0.05"]
 
@@ -60,7 +60,11 @@ def test_compare_interrupted_then_resumed(tmp_path, cache_dir, monkeypatch, caps
         assert len(run["timeline"]) >= 2 and run["timeline"][-1]["words"] == run["history"][-1]["words"]
         assert 0 < run["geometry"]["effective_rank"] <= 32
         assert run["config"]["holdout"] == 0.01 and run["held_out"]["pairs"] > 1000  # 1% of documents held out
-        assert run["held_out"]["softmax_cross_entropy"] > 0
+        assert run["held_out"]["cross_entropy"] > 0
+    # the two kinds of normalised model: the softmax over each run's scores, and the hierarchical softmax's tree
+    assert runs["nce", 0]["held_out"]["model"] == "softmax" and "log_z" in runs["nce", 0]["held_out"]
+    tree = runs["hierarchical-softmax", 0]["held_out"]
+    assert tree["model"] == "tree" and tree["cross_entropy"] < math.log(7621) - 1  # (a uniform guess: log V)
 
     # the interval over seeds is Student's t interval of the two runs' rho
     values = np.array([runs["nce", s]["similarity"]["men3k"]["spearman"] for s in (0, 1)])
@@ -73,11 +77,12 @@ def test_compare_interrupted_then_resumed(tmp_path, cache_dir, monkeypatch, caps
     with open(os.path.join(out, "results.md")) as handle:
         table = handle.read()
     assert "Student's t" in table and "Differences inside the intervals" in table
-    assert "| nce | " in table.split("held-out softmax CE")[1]
+    assert "| nce | " in table.split("held-out CE")[1]
+    assert table.split("held-out CE")[1].split("| hierarchical-softmax | ")[1].split(" |")[0].endswith("*")
     for name in ("loss.png", "rho.png", "scores.png"):
         with open(os.path.join(out, name), "rb") as handle:
             assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
-    assert len(os.listdir(tensorboard)) == 4  # one event folder per run that was trained
+    assert len(os.listdir(tensorboard)) == 2 * len(HEADS)  # one event folder per run that was trained
 
     with pytest.raises(W2VError, match="holds a run with other settings"):
         compare(SMALL_CORPUS, HEADS, out, seeds=[0], cache_dir=cache_dir, epochs=1, max_words=150_000, dim=16,

@@ -4,11 +4,13 @@ import json
 import math
 
 import numpy as np
+import pytest
 import torch
 
 from w2v_contrastive import NoiseDistribution, TokenizerOptions, Vocabulary, make_config, prepare_corpus
 from w2v_contrastive.cli import main
 from w2v_contrastive.eval.estimators import estimator_diagnostics, held_out_pairs
+from w2v_contrastive.heads import build_head, score_batch
 from w2v_contrastive.model import SkipGram
 from w2v_contrastive.sampling.pairs import held_out_lines
 from w2v_contrastive.train.trainer import Trainer
@@ -50,6 +52,33 @@ def test_diagnostics_match_a_direct_computation():
     assert math.isclose(result["softmax_cross_entropy"], float(expected_ce), rel_tol=1e-4)
     assert math.isclose(result["log_z"]["mean"], float(log_z[distinct].mean()), rel_tol=1e-4)
     assert math.isclose(result["log_z"]["max"], float(log_z[distinct].max()), rel_tol=1e-4)
+
+
+def test_cbow_diagnostics_normalise_each_windows_mean_and_the_tree_reports_its_exact_loss():
+    torch.manual_seed(0)
+    model = SkipGram(30, 8, output_bias=True)
+    for table in (model.input.weight, model.output.weight, model.bias.weight):
+        torch.nn.init.normal_(table, std=0.5)
+    counts = np.arange(30, 0, -1)
+    noise = NoiseDistribution(counts, 0.75)
+    centers = torch.randint(0, 30, (300,))
+    windows = torch.randint(0, 30, (300, 4)).masked_fill(torch.rand(300, 4) < 0.3, -1)
+    windows[:, 0] = torch.randint(0, 30, (300,))  # (every window has a context)
+    result = estimator_diagnostics(model, noise, centers, windows, negatives=3, softmax_chunk=7)
+    with torch.no_grad():
+        h = model.lookup(windows, centers)[0]
+        logits = h @ model.output.weight.T + model.bias.weight.T  # [examples, V]
+        log_z = torch.logsumexp(logits, dim=1)
+    assert math.isclose(result["cross_entropy"], float((log_z - logits[torch.arange(300), centers]).mean()),
+                        rel_tol=1e-4)
+    assert result["model"] == "softmax" and result["log_z"]["words"] == 300  # one log Z per window
+
+    head = build_head("hierarchical-softmax", make_config("hierarchical-softmax"))
+    head.use_vocabulary(counts)
+    tree = estimator_diagnostics(model, noise, centers, windows, head=head)
+    with torch.no_grad():
+        expected = head(score_batch(model, noise, head.request, windows, centers)).mean()
+    assert tree == {"pairs": 300, "model": "tree", "cross_entropy": pytest.approx(float(expected), rel=1e-5)}
 
 
 def bias_only_model(vocab, beta):

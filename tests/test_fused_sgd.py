@@ -20,7 +20,7 @@ FUSED_HEADS = [(name, {}) for name in sorted(HEADS) if HEADS[name].has_fused_row
 
 def test_the_sampled_heads_have_a_fused_row_and_softmax_does_not():
     cpu = torch.device("cpu")
-    for name in ("negative-sampling", "nce", "infonce"):
+    for name in ("negative-sampling", "nce", "infonce", "hierarchical-softmax"):
         assert fused_kernel_fits(build_head(name, TrainConfig()), cpu, "sgd", tied=False)
     assert not fused_kernel_fits(build_head("softmax", TrainConfig()), cpu, "sgd", tied=False)
     in_batch = build_head("infonce", TrainConfig(in_batch_negatives=True))
@@ -40,12 +40,18 @@ def test_row_loss_and_gradient_match_forward_and_autograd(name, settings):
     log_q = torch.log(torch.rand(batch, 1 + k, generator=g) * 0.05 + 1e-6)
     hits = torch.zeros(batch, k, dtype=torch.bool)
     hits[1, 2] = hits[3, 0] = hits[3, 5] = True
-    losses = head(Scores(positive=scores[:, 0], positive_log_q=log_q[:, 0], negative=scores[:, 1:],
-                         negative_log_q=log_q[:, 1:], negative_is_positive=hits))
+    if head.request.tree_paths:  # a row is a path: scores of its nodes, hit the branches taken
+        branches = torch.rand(batch, 1 + k, generator=g) < 0.5
+        log_q = torch.zeros_like(log_q)
+        losses = head(Scores(positive=None, positive_log_q=log_q[:, 0], path=scores, path_code=branches,
+                             path_mask=torch.ones_like(branches)))
+    else:
+        losses = head(Scores(positive=scores[:, 0], positive_log_q=log_q[:, 0], negative=scores[:, 1:],
+                             negative_log_q=log_q[:, 1:], negative_is_positive=hits))
     (expected_grad,) = torch.autograd.grad(losses.sum(), scores)
     for b in range(batch):
         grad = np.zeros(1 + k, dtype=np.float32)
-        hit = np.concatenate([[False], hits[b].numpy()])
+        hit = branches[b].numpy() if head.request.tree_paths else np.concatenate([[False], hits[b].numpy()])
         loss = row_loss(scores[b].detach().numpy(), log_q[b].numpy().astype(np.float32), hit, grad)
         assert loss == pytest.approx(losses[b].item(), rel=1e-4, abs=1e-5)
         np.testing.assert_allclose(grad, expected_grad[b].numpy(), rtol=1e-4, atol=1e-6)
@@ -74,10 +80,17 @@ class FixedNoise:
         return self.words.view(shape)
 
 
+#: (input rows, target) examples: skip-gram words, and CBOW windows padded with -1 (a word twice in one)
+EXAMPLES = {"skipgram": [(3, 40), (17, 2), (250, 9), (3, 41)],
+            "cbow": [([3, 8, -1, 9], 40), ([17, -1, -1, -1], 2), ([250, 4, 250, 7], 9), ([3, 8, 11, -1], 41)]}
+
+
+@pytest.mark.parametrize("model", sorted(EXAMPLES))
 @pytest.mark.parametrize("name", [name for name, settings in FUSED_HEADS if not settings])
-def test_fused_step_equals_an_autograd_sgd_step(name):
-    """One pair per step (so no row is updated twice within a step), one thread: the fused update
-    is the autograd gradient step on the same candidates, up to float rounding."""
+def test_fused_step_equals_an_autograd_sgd_step(name, model):
+    """One example per step (so no row is updated twice within a step, but for a word twice in one window),
+    one thread: the fused update is the autograd gradient step on the same candidates, up to float rounding
+    (CBOW: the window's mean as the input, each of its rows given the mean's whole gradient, model.BagMean)."""
     vocab, dim, lr, negatives = 500, 16, 0.05, 5
     counts = np.arange(vocab, 0, -1) * 10
     torch.manual_seed(0)
@@ -88,19 +101,20 @@ def test_fused_step_equals_an_autograd_sgd_step(name):
     fused_model.load_state_dict(reference.state_dict())
     noise = NoiseDistribution(counts, 0.75)
     head = build_head(name, TrainConfig(negatives=negatives))
+    head.use_vocabulary(counts)
     fused = FusedSkipGramSGD(fused_model, head, noise, threads=1)
     optimizer = torch.optim.SGD(reference.parameters(), lr=lr)
     generator = torch.Generator().manual_seed(7)
     draw = compiled_noise_draw()
-    for center, context in [(3, 40), (17, 2), (250, 9), (3, 41)]:
-        words, contexts = torch.tensor([center]), torch.tensor([context])
+    for inputs, target in EXAMPLES[model]:
+        inputs, targets = torch.tensor([inputs]), torch.tensor([target])
         seed = np.uint64(torch.randint(0, 2**62, (), generator=_copy(generator)).item())  # the step's seed
         noise_words = torch.tensor([draw(noise.accept.numpy(), noise.alias.numpy(), seed, k) for k in range(negatives)])
         optimizer.zero_grad()
-        loss = head(score_batch(reference, FixedNoise(noise, noise_words), head.request, words, contexts)).sum()
+        loss = head(score_batch(reference, FixedNoise(noise, noise_words), head.request, inputs, targets)).sum()
         loss.backward()
         optimizer.step()
-        fused_loss = fused.step(words, contexts, lr, generator)
+        fused_loss = fused.step(inputs, targets, lr, generator)
         assert fused_loss == pytest.approx(loss.item(), rel=1e-4)
     for (key, ours), theirs in zip(fused_model.state_dict().items(), reference.state_dict().values()):
         torch.testing.assert_close(ours, theirs, rtol=1e-4, atol=1e-5, msg=key)

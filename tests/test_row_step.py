@@ -24,12 +24,19 @@ CASES = [(name, {}) for name in sorted(HEADS) if name != "softmax"] + [
     ("nce", {"output_bias": False}),
     ("infonce", {"in_batch_negatives": True, "negatives": 3, "temperature": 0.5, "logq_correction": True}),
     ("triplet", {"geometry": "untied"}),
+    # CBOW: the input is the mean of a window's rows, each of which takes the mean's whole gradient
+    ("negative-sampling", {"model": "cbow"}),
+    ("hierarchical-softmax", {"model": "cbow"}),
+    ("infonce", {"model": "cbow", "in_batch_negatives": True, "negatives": 3}),
+    ("n-pair", {"model": "cbow"}),
 ]
 
 
 def model_and_batch(config, head, seed=0):
-    """A model away from its initial state (random context vectors, biases), and a batch with repeated words."""
+    """A model away from its initial state (random context vectors, biases), and a batch with repeated words
+    (CBOW: windows of 4 with absent rows, -1, and at least one present)."""
     torch.manual_seed(seed)
+    head.use_vocabulary(COUNTS)
     model = build_model(config, V, head)
     with torch.no_grad():
         for parameter in model.parameters():
@@ -37,6 +44,11 @@ def model_and_batch(config, head, seed=0):
     generator = torch.Generator().manual_seed(seed + 1)
     centers = torch.randint(0, V // 4, (PAIRS,), generator=generator)  # few distinct words: many repeats
     contexts = torch.randint(0, V, (PAIRS,), generator=generator)
+    if config.model == "cbow":
+        windows = torch.randint(0, V // 4, (PAIRS, 4), generator=generator)
+        absent = torch.rand(PAIRS, 4, generator=generator) < 0.4
+        absent[:, 0] = False
+        return model, PairBatch(contexts, windows.masked_fill(absent, -1), float(PAIRS))
     return model, PairBatch(centers, contexts, float(PAIRS))
 
 
@@ -89,9 +101,11 @@ class FixedNoise(NoiseDistribution):
         return (torch.arange(int(np.prod(shape))) * 7919 % len(self)).view(shape)
 
 
-@pytest.mark.parametrize("name", ["negative-sampling", "nce", "infonce"])
-def test_a_short_batch_padded_with_masked_pairs_makes_the_update_of_the_batch_alone(name):
-    config = TrainConfig(head=name)
+@pytest.mark.parametrize("name,model", [("negative-sampling", "skipgram"), ("nce", "skipgram"),
+                                        ("infonce", "skipgram"), ("hierarchical-softmax", "skipgram"),
+                                        ("negative-sampling", "cbow")])
+def test_a_short_batch_padded_with_masked_pairs_makes_the_update_of_the_batch_alone(name, model):
+    config = TrainConfig(head=name, model=model)
     head = build_head(name, config)
     noise = FixedNoise(COUNTS)
     model, batch = model_and_batch(config, head)

@@ -25,6 +25,7 @@ MEN_MIN = 0.25
 #: the training budget of each head on gutenberg-small (dim 50, sample 1e-3): a few seconds each
 BUDGETS = {
     "negative-sampling": {"epochs": 10},
+    "hierarchical-softmax": {"epochs": 5},  # (MEN 0.42)
     "nce": {"epochs": 10},
     "infonce": {"epochs": 10},
     "softmax": {"max_words": 500_000},  # O(V d) per distinct centre word: one epoch over the full vocabulary
@@ -46,6 +47,9 @@ VARIANTS = [
     # one set of K noise words for the whole batch: each noise row sums the gradients of all B pairs,
     # so it needs more noise words and a smaller step than per-example negatives (0.025 diverges)
     ("nce", "shared-negatives", {"epochs": 6, "shared_negatives": True, "negatives": 64, "lr": 0.01}),
+    # CBOW: the centre word predicted from its window's mean (MEN 0.40 and 0.42)
+    ("negative-sampling", "cbow", {"epochs": 10, "model": "cbow"}),
+    ("hierarchical-softmax", "cbow-hierarchical-softmax", {"epochs": 10, "model": "cbow"}),
 ]
 CASES = [(name, name, BUDGETS.get(name, DEFAULT_BUDGET)) for name in sorted(HEADS)] + VARIANTS
 

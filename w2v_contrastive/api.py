@@ -29,6 +29,7 @@ from .eval.estimators import estimator_diagnostics, held_out_pairs
 from .eval.geometry import embedding_geometry
 from .eval.similarity import evaluate_similarity
 from .fileio import replace_directory
+from .heads import head_class
 from .model import SkipGram
 from .rundir import check_output_dir, load_model, recorded_held_out, work_dir, write_run
 from .sampling.noise import NoiseDistribution
@@ -213,9 +214,10 @@ def _fit_and_write(trainer: Trainer, out: str | None, work: str | None, callback
         result = TrainResult(trainer.model, vocab, trainer.vectors(), config, stats, trainer.noise, encoded, out,
                              hyperparameters=trainer.head.hyperparameters())
         if trainer.held_out is not None and is_main_process():
-            centers, contexts = held_out_pairs(encoded, len(vocab), trainer.held_out, config.window, trainer.device)
+            centers, contexts = held_out_pairs(encoded, len(vocab), trainer.held_out, config.window, trainer.device,
+                                               model=config.model)
             result.held_out = estimator_diagnostics(trainer.model, trainer.noise, centers, contexts,
-                                                    config.negatives, config.softmax_chunk)
+                                                    config.negatives, config.softmax_chunk, head=trainer.head)
         if work is not None:
             write_run(work, result)
             with contextlib.suppress(FileNotFoundError):
@@ -245,7 +247,10 @@ def export(source: str | os.PathLike, out: str | os.PathLike, format: str = "wor
     if vectors == "input":
         table = load(source)
     else:
-        model, vocab, _ = load_model(source)
+        model, vocab, config = load_model(source)
+        if not head_class(config.head).scores_words:
+            raise W2VError(f"{source}: the {config.head} head's output table holds its tree's inner nodes, not "
+                           f"context vectors of words; export --vectors input")
         with torch.no_grad():
             matrix = model.output.weight + (model.input.weight if vectors == "sum" else 0)
         table = Vectors(vocab.words, matrix.numpy())

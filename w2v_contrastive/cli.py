@@ -112,6 +112,9 @@ def _evaluate(args: argparse.Namespace) -> None:
         held_out = api.recorded_held_out(args.vectors)
         if held_out is not None and args.json:
             print(json.dumps({"diagnostics": "held_out", **held_out}))
+        elif held_out is not None and held_out.get("model") == "tree":
+            print(f"{'held-out':<16} hierarchical softmax cross-entropy {held_out['cross_entropy']:.4f} nats over "
+                  f"{held_out['pairs']} pairs (exact: the tree's model is normalised)")
         elif held_out is not None:
             z, bound = held_out["log_z"], held_out["infonce_bound"]
             print(f"{'held-out':<16} softmax cross-entropy {held_out['softmax_cross_entropy']:.4f} nats over "

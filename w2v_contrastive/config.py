@@ -10,6 +10,7 @@ from typing import Any
 from .errors import W2VError
 from .heads.distances import DISTANCES
 from .heads.triplet import MININGS
+from .model import MODELS
 from .sampling.pairs import PAIR_ORDERS
 
 DEFAULT_CORPUS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "gutenberg-mid.txt.xz")
@@ -56,6 +57,8 @@ class TrainConfig:
     fills them in and each head checks its own); the command line offers every field with ``cli=True``."""
 
     head: str = option("negative-sampling", cli=False)  # (train --head and compare --heads name it)
+    model: str = option("skipgram", "skipgram: predict each context word from the centre word; cbow: predict the "
+                        "centre word from the mean of its window's context words", choices=MODELS)
     dim: int = option(100, "vector dimension d")
     window: int = option(5, "largest window b: contexts within b words of the centre (word2vec's dynamic window)")
     negatives: int = option(5, "noise words per positive (K)", metavar="K")
@@ -142,7 +145,10 @@ class TrainConfig:
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise W2VError(f"device must be auto, cpu or cuda, not {self.device!r}")
         self.tokenizer.validate()
-        build_head(self.head, self)  # an unknown head, or one of its options out of range, is an error here
+        head = build_head(self.head, self)  # an unknown head, or one of its options out of range, is an error here
+        if self.model not in head.models:
+            raise W2VError(f"the {self.head} head trains only {', '.join(head.models)}, not --model {self.model}: it "
+                           "measures distances between two words' vectors, and a window's mean is no word's vector")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -1,7 +1,9 @@
-"""The skip-gram model: two embedding tables (or one, tied) and an optional output bias, nothing else.
+"""The model: two embedding tables (or one, tied) and an optional output bias, nothing else.
 
 s(w, c) = u_w . v_c + b_c, where u = ``input`` (the word vectors that are exported) and
-v = ``output`` (context vectors). word2vec's initialisation: u uniform in [-0.5/d, 0.5/d], v = 0
+v = ``output`` (context vectors; the hierarchical softmax keeps its tree's inner nodes there). The
+input u_w of an example is one word's row (skip-gram) or the mean of a bag of rows (CBOW: the window's
+context words), :meth:`SkipGram.lookup`. word2vec's initialisation: u uniform in [-0.5/d, 0.5/d], v = 0
 (``output_init="uniform"`` draws v like u). With ``tied=True`` there is one table and v_x = u_x, the
 single embedding network f of the metric-learning papers.
 Tables are ``nn.Embedding(sparse=True)``, so a batch only touches the rows it uses.
@@ -13,6 +15,10 @@ import functools
 
 import torch
 from torch import nn
+
+#: the input models: ``skipgram`` predicts each context word from the centre word's row; ``cbow`` the centre
+#: word from the mean of its window's context rows (Mikolov et al. 2013a)
+MODELS = ("skipgram", "cbow")
 
 
 class SkipGram(nn.Module):
@@ -47,9 +53,11 @@ class SkipGram(nn.Module):
     def tied(self) -> bool:
         return self.output is self.input
 
-    def lookup(self, words: torch.Tensor, contexts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(u_w: float[B, d], v_c: float[..., d], b_c: float[...], zeros without a bias).
+    def lookup(self, inputs: torch.Tensor, contexts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(u: float[B, d], v_c: float[..., d], b_c: float[...], zeros without a bias).
 
+        ``inputs``: int64[B] words, whose rows u_w are the inputs (skip-gram), or int64[B, R] bags of rows
+        with -1 where a bag has fewer, whose mean is the input (:func:`bag_mean`; CBOW's windows).
         One embedding call per table and step (for tied tables, one call for words and contexts
         together): each table then gets one sparse gradient, which autograd does not have to merge
         (merging two sparse gradients densifies the table)."""
@@ -57,10 +65,13 @@ class SkipGram(nn.Module):
             bias = torch.zeros(contexts.shape, dtype=self.output.weight.dtype, device=contexts.device)
         else:
             bias = self.bias(contexts).squeeze(-1)
+        rows = inputs.clamp(min=0) if inputs.dim() > 1 else inputs
         if self.tied:
-            rows = self.input(torch.cat([words, contexts.reshape(-1)]))
-            return rows[: words.shape[0]], rows[words.shape[0]:].view(*contexts.shape, -1), bias
-        return self.input(words), self.output(contexts), bias
+            both = self.input(torch.cat([rows.reshape(-1), contexts.reshape(-1)]))
+            u, v = both[: rows.numel()].view(*rows.shape, -1), both[rows.numel():].view(*contexts.shape, -1)
+        else:
+            u, v = self.input(rows), self.output(contexts)
+        return bag_mean(u, inputs), v, bias
 
     def log_partition(self, u: torch.Tensor, chunk: int | None = None) -> torch.Tensor:
         """log Z(w) = log sum_v exp s(w, v) over the whole vocabulary -> float[B].
@@ -71,6 +82,33 @@ class SkipGram(nn.Module):
         """
         bias = None if self.bias is None else self.bias.weight.squeeze(1)
         return ChunkedLogPartition.apply(u, self.output.weight, bias, chunk or default_chunk(u))
+
+
+def bag_mean(rows: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+    """The input vectors h (float[B, d]) of the looked-up ``rows`` of ``inputs``: the rows themselves for
+    one word per input (rows float[B, d], inputs int64[B]); for bags (rows float[B, R, d], inputs
+    int64[B, R], -1 where absent) the mean of each bag's present rows, with :class:`BagMean`'s backward."""
+    if inputs.dim() == 1:
+        return rows
+    return BagMean.apply(rows, (inputs >= 0).to(rows.dtype))
+
+
+class BagMean(torch.autograd.Function):
+    """h_b = (1 / n_b) sum_r m_br x_br over a bag's present rows (m_br = 1, n_b of them), whose backward hands
+    every present row the whole dL/dh_b, not 1/n_b of it: the update word2vec.c and gensim (``cbow_mean=1``)
+    and fastText make to each context (or n-gram) row, so that a row moves as far as a skip-gram word's would.
+    The step is thus n_b times the exact gradient's for the bag's rows; every training path (fused kernel,
+    row step, autograd) makes the same one."""
+
+    @staticmethod
+    def forward(ctx, rows: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(present)
+        return (rows * present.unsqueeze(-1)).sum(1) / present.sum(1, keepdim=True).clamp(min=1)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        (present,) = ctx.saved_tensors
+        return grad.unsqueeze(1) * present.unsqueeze(-1), None
 
 
 #: on a CPU, a chunk of scores of about this many floats (1 MB) stays in the cores' caches through the

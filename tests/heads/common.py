@@ -28,8 +28,12 @@ def head_module(name: str):
     return importlib.import_module(f"tests.heads.test_{name.replace('-', '_')}")
 
 
+#: the word counts of the batch's vocabulary (the noise distribution's, and the hierarchical softmax's tree)
+COUNTS = torch.arange(V, 0, -1).numpy() * 10
+
+
 def noise_distribution() -> NoiseDistribution:
-    return NoiseDistribution(torch.arange(V, 0, -1).double().numpy() * 10, 0.75, torch.device("cpu"))
+    return NoiseDistribution(COUNTS, 0.75, torch.device("cpu"))
 
 
 def head_and_reference(name: str, geometry: str = "untied", seed: int = 0, **settings):
@@ -41,6 +45,7 @@ def head_and_reference(name: str, geometry: str = "untied", seed: int = 0, **set
     torch.manual_seed(seed)
     config = TrainConfig(**{"head": name, "dim": DIM, "negatives": K, "geometry": geometry, **settings})
     head = build_head(name, config)
+    head.use_vocabulary(COUNTS)
     model = build_model(config, V, head)
     for parameter in model.parameters():
         torch.nn.init.normal_(parameter)
@@ -86,6 +91,7 @@ def collapsed(name: str, value: torch.Tensor):
     with every word and context vector equal to ``value``, no bias, distinct contexts."""
     config = TrainConfig(head=name, dim=DIM, negatives=K, output_bias=False, geometry="untied")
     head = build_head(name, config)
+    head.use_vocabulary(torch.ones(V).numpy())
     model = build_model(config, V, head)
     with torch.no_grad():
         model.input.weight.copy_(value.expand(V, DIM))

@@ -110,9 +110,9 @@ def test_distance_heads_take_no_output_bias_and_bad_options_are_one_line_errors(
 
 
 def test_the_registry_holds_the_heads_and_builds_them_from_settings():
-    assert {"softmax", "nce", "negative-sampling", "infonce", "n-pair", "contrastive", "triplet",
-            "lifted-structured"} <= set(HEADS)
+    assert {"softmax", "hierarchical-softmax", "nce", "negative-sampling", "infonce", "n-pair", "contrastive",
+            "triplet", "lifted-structured"} <= set(HEADS)
     head = build_head("infonce", TrainConfig(negatives=7, temperature=0.5, in_batch_negatives=True))
     assert head.request.negatives == 7 and head.request.in_batch and head.temperature == 0.5
-    with pytest.raises(W2VError, match="unknown head 'magic'; choose one of: contrastive, infonce"):
+    with pytest.raises(W2VError, match="unknown head 'magic'; choose one of: contrastive, hierarchical-softmax, info"):
         build_head("magic", TrainConfig())

@@ -41,11 +41,14 @@ def summarise(runs: list[dict]) -> dict:
         row["geometry"] = {k: float(np.mean([r["geometry"][k] for r in group])) for k in ("mean_cosine", "effective_rank")}
         if group[0].get("held_out", {}) and group[0]["held_out"].get("pairs"):
             held = [r["held_out"] for r in group]
-            row["held_out"] = {"softmax_cross_entropy": float(np.mean([h["softmax_cross_entropy"] for h in held])),
-                               "log_z_mean": float(np.mean([h["log_z"]["mean"] for h in held])),
-                               "log_z_std": float(np.mean([h["log_z"]["std"] for h in held])),
-                               "infonce_bound": float(np.mean([h["infonce_bound"]["bound"] for h in held])),
-                               "infonce_max": held[0]["infonce_bound"]["max"], "pairs": held[0]["pairs"]}
+            row["held_out"] = {"cross_entropy": float(np.mean([h.get("cross_entropy", h.get("softmax_cross_entropy"))
+                                                               for h in held])),
+                               "model": held[0].get("model", "softmax"), "pairs": held[0]["pairs"]}
+            if "log_z" in held[0]:  # (the softmax's view of the scores; not for a tree's nodes)
+                row["held_out"].update(log_z_mean=float(np.mean([h["log_z"]["mean"] for h in held])),
+                                       log_z_std=float(np.mean([h["log_z"]["std"] for h in held])),
+                                       infonce_bound=float(np.mean([h["infonce_bound"]["bound"] for h in held])),
+                                       infonce_max=held[0]["infonce_bound"]["max"])
         row["optimizer"], row["lr"] = group[0]["training"]["optimizer"], group[0]["training"]["lr"]
         row["batch_size"] = group[0]["training"]["batch_size"]
         row["hyperparameters"] = group[0].get("head_settings", {}).get("hyperparameters", {})
@@ -85,14 +88,19 @@ def results_table(results: dict) -> str:
     first = next(iter(summary.values()))  # one vocabulary for all runs: one coverage
     coverage = ", ".join(f"{n} {first['scores'][n]['covered']}/{first['scores'][n]['pairs']}" for n in names)
     lines += ["", f"Pairs covered: {coverage}.", ""]
-    lines += ["Estimator diagnostics: softmax cross-entropy (nats) and log Z(w) on pairs of held-out documents, "
-              "InfoNCE bound log(K+1) - L there; geometry of the vectors (mean cosine of random pairs, effective rank).",
-              "", "| head | held-out softmax CE | log Z mean (std) | InfoNCE bound (max) | mean cosine | effective rank |",
+    lines += ["Estimator diagnostics on pairs of held-out documents: the cross-entropy (nats) of each run's "
+              "normalised model (the softmax over its scores; for the hierarchical softmax its tree's, marked *), "
+              "log Z(w) and the InfoNCE bound log(K+1) - L of the scores; geometry of the vectors (mean cosine of "
+              "random pairs, effective rank).",
+              "", "| head | held-out CE | log Z mean (std) | InfoNCE bound (max) | mean cosine | effective rank |",
               "|---|---|---|---|---|---|"]
     for head, row in summary.items():
         held = row.get("held_out")
-        cells = (f"{held['softmax_cross_entropy']:.3f} | {held['log_z_mean']:.2f} ({held['log_z_std']:.2f}) | "
-                 f"{held['infonce_bound']:.3f} ({held['infonce_max']:.3f})") if held else "- | - | -"
+        if held and "log_z_mean" in held:
+            cells = (f"{held['cross_entropy']:.3f} | {held['log_z_mean']:.2f} ({held['log_z_std']:.2f}) | "
+                     f"{held['infonce_bound']:.3f} ({held['infonce_max']:.3f})")
+        else:
+            cells = f"{held['cross_entropy']:.3f}* | 0 (normalised) | -" if held else "- | - | -"
         lines.append(f"| {head} | {cells} | {row['geometry']['mean_cosine']:.3f} | "
                      f"{row['geometry']['effective_rank']:.1f} |")
     lines.append("")

@@ -13,6 +13,13 @@ subsampling), this module reports:
 - the InfoNCE bound log(K + 1) - L on the same pairs, with K noise words from Q per pair: a lower
   bound on the mutual information I(w; c) (van den Oord et al. 2018), at most log(K + 1).
 
+The hierarchical softmax defines p(c | w) through its tree instead (its output rows are tree nodes,
+not words): for it the cross-entropy is its own loss, exact and normalised by construction, and the
+log Z and InfoNCE figures, which read the output rows as context vectors, do not apply. Every result
+has ``cross_entropy``, the held-out cross-entropy of the run's own normalised model (``model``:
+"softmax" or "tree"), so the two exact models and every estimator of the softmax sit in one column.
+With CBOW the pairs are (window, centre word) examples and w is the window's mean.
+
 Distance heads score with a distance, not with s; their s is still the dot product of their vectors,
 so the numbers are computed alike but mean less for them.
 """
@@ -24,21 +31,25 @@ import math
 import numpy as np
 import torch
 
-from ..sampling.pairs import PairStream
+from ..heads import score_batch
+from ..sampling.pairs import PairBatch, PairStream
 
 BATCH = 2048
 
 
 def held_out_pairs(corpus, vocab_size: int, held_out: np.ndarray, window: int, device: torch.device,
-                   max_pairs: int = 20_000, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """(centers, contexts) of the held-out lines: every pair of word2vec's dynamic windows, without
-    subsampling, a random ``max_pairs`` of them when there are more."""
+                   max_pairs: int = 20_000, seed: int = 0,
+                   model: str = "skipgram") -> tuple[torch.Tensor, torch.Tensor]:
+    """(centers, contexts) of the held-out lines: every pair of word2vec's dynamic windows (CBOW: every
+    centre word with its window, int64[N, 2 window]), without subsampling, a random ``max_pairs`` of them
+    when there are more."""
     generator = torch.Generator(device=device).manual_seed(seed)
     stream = PairStream(corpus, vocab_size, np.ones(vocab_size), window, BATCH, device, generator,
-                        skip_lines=~held_out)
+                        skip_lines=~held_out, model=model)
     chunks = [stream.chunk_pairs(first, end) for first, end in stream.chunks if held_out[first:end].any()]
     empty = torch.zeros(0, dtype=torch.int64, device=device)
-    parts = [(c.centers[:c.count], c.contexts[:c.count]) for c in chunks] or [(empty, empty)]
+    parts = [(c.centers[:c.count], c.contexts[:c.count]) for c in chunks] or [
+        (empty, empty.view(0, 2 * window) if stream.windows else empty)]
     centers, contexts = (torch.cat(column) for column in zip(*parts))
     if centers.shape[0] > max_pairs:
         pick = torch.randperm(centers.shape[0], device=device, generator=generator)[:max_pairs]
@@ -48,29 +59,41 @@ def held_out_pairs(corpus, vocab_size: int, held_out: np.ndarray, window: int, d
 
 @torch.no_grad()
 def estimator_diagnostics(model, noise, centers: torch.Tensor, contexts: torch.Tensor, negatives: int = 5,
-                          softmax_chunk: int | None = None, seed: int = 0) -> dict:
-    """Softmax cross-entropy, log Z statistics and the InfoNCE bound on the pairs (centers, contexts)."""
+                          softmax_chunk: int | None = None, seed: int = 0, head=None) -> dict:
+    """The held-out cross-entropy; for heads that score words (all but the hierarchical softmax, ``head``),
+    the softmax's, log Z statistics and the InfoNCE bound on the examples (centers, contexts)."""
     if centers.shape[0] == 0:
         return {"pairs": 0}
+    example = PairBatch(centers, contexts, 0.0)
+    inputs, targets = example.inputs, example.targets
+    n = targets.shape[0]
+    if head is not None and not head.scores_words:
+        loss = sum(float(head(score_batch(model, noise, head.request, inputs[i:i + BATCH], targets[i:i + BATCH])).sum())
+                   for i in range(0, n, BATCH))
+        return {"pairs": n, "model": "tree", "cross_entropy": loss / n}
     generator = torch.Generator(device=centers.device).manual_seed(seed)
     negatives = max(1, negatives)
-    cross_entropy, infonce = 0.0, 0.0
-    for start in range(0, centers.shape[0], BATCH):
-        words, true = centers[start:start + BATCH], contexts[start:start + BATCH]
-        drawn = noise.sample((words.shape[0], negatives), generator)
+    cross_entropy, infonce, log_z_parts = 0.0, 0.0, []
+    for start in range(0, n, BATCH):
+        words, true = inputs[start:start + BATCH], targets[start:start + BATCH]
+        drawn = noise.sample((true.shape[0], negatives), generator)
         u, v, b = model.lookup(words, torch.cat([true.unsqueeze(1), drawn], dim=1))
         scores = (torch.bmm(v, u.unsqueeze(2)).squeeze(2) + b).float()
         log_z = model.log_partition(u, softmax_chunk).float()
+        if words.dim() > 1:  # CBOW: every example's input is its own
+            log_z_parts.append(log_z)
         cross_entropy += float((log_z - scores[:, 0]).sum())
         candidates = scores.clone()
         candidates[:, 1:] = candidates[:, 1:].masked_fill(drawn == true.unsqueeze(1), float("-inf"))
         infonce += float((torch.logsumexp(candidates, dim=1) - scores[:, 0]).sum())
-    distinct = torch.unique(centers)
-    log_z = torch.cat([model.log_partition(model.input(distinct[i:i + BATCH]), softmax_chunk).float()
-                       for i in range(0, distinct.shape[0], BATCH)])
-    n = centers.shape[0]
-    return {"pairs": n, "softmax_cross_entropy": cross_entropy / n,
-            "log_z": {"words": int(distinct.shape[0]), "mean": float(log_z.mean()), "std": float(log_z.std()),
+    if inputs.dim() == 1:  # skip-gram: log Z once per distinct word
+        distinct = torch.unique(inputs)
+        log_z_parts = [model.log_partition(model.input(distinct[i:i + BATCH]), softmax_chunk).float()
+                       for i in range(0, distinct.shape[0], BATCH)]
+    log_z = torch.cat(log_z_parts)
+    return {"pairs": n, "model": "softmax", "cross_entropy": cross_entropy / n,
+            "softmax_cross_entropy": cross_entropy / n,
+            "log_z": {"words": int(log_z.shape[0]), "mean": float(log_z.mean()), "std": float(log_z.std()),
                       "min": float(log_z.min()), "max": float(log_z.max())},
             "infonce_bound": {"negatives": negatives, "bound": math.log(negatives + 1) - infonce / n,
                               "max": math.log(negatives + 1)}}

@@ -14,7 +14,7 @@ head checks them and keeps each as an attribute of the same name (:meth:`Head.hy
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import torch
@@ -46,13 +46,19 @@ class ScoreRequest:
     full_vocabulary: bool = False
     #: squared norms ||u_w||^2 and ||v_x||^2 of every scored vector, for distance-based heads
     squared_norms: bool = False
+    #: the scores of the inner nodes on the context's path through a tree (the hierarchical softmax), whose
+    #: rows the output table holds instead of context vectors; ``tree`` is that tree (heads/huffman.py),
+    #: set by the head once the vocabulary is known (:meth:`Head.use_vocabulary`)
+    tree_paths: bool = False
+    tree: Any = field(default=None, compare=False)
 
 
 @dataclass
 class Scores:
     """Scores of one batch of B (word w, context c) pairs. Optional fields are None unless requested.
+    (With CBOW, w is the input, the mean of a window's word vectors, and c the centre word.)
 
-    positive: float[B], s(w, c). positive_log_q: float[B], log Q(c).
+    positive: float[B], s(w, c) (None for a tree's scores). positive_log_q: float[B], log Q(c).
     negative: float[B, K], s(w, n_k) for noise words n_k ~ Q. negative_log_q: float[B, K] or [1, K].
     negative_is_positive: bool[B, K], n_k == c (an "accidental hit").
     in_batch: float[B, B], s(w_i, c_j). in_batch_log_q: float[1, B]. in_batch_is_positive: bool[B, B], c_j == c_i
@@ -61,9 +67,11 @@ class Scores:
     log_partition: float[B], log sum_v exp s(w, v) over the whole vocabulary (computed once per distinct w).
     word_sq_norm: float[B], ||u_w||^2; positive_sq_norm: float[B], ||v_c||^2; negative_sq_norm and
     in_batch_sq_norm: ||v_x||^2 shaped like negative_log_q and in_batch_log_q.
+    path: float[B, L], s(w, n_j) for the inner nodes n_j on c's path (root first, padded to the tree's depth L);
+    path_code: bool[B, L], the branch d_j taken at n_j; path_mask: bool[B, L], True on c's own path.
     """
 
-    positive: torch.Tensor
+    positive: torch.Tensor | None
     positive_log_q: torch.Tensor
     negative: torch.Tensor | None = None
     negative_log_q: torch.Tensor | None = None
@@ -76,6 +84,9 @@ class Scores:
     positive_sq_norm: torch.Tensor | None = None
     negative_sq_norm: torch.Tensor | None = None
     in_batch_sq_norm: torch.Tensor | None = None
+    path: torch.Tensor | None = None
+    path_code: torch.Tensor | None = None
+    path_mask: torch.Tensor | None = None
 
 
 class Head(nn.Module):
@@ -95,20 +106,32 @@ class Head(nn.Module):
     takes_output_bias: ClassVar[bool] = True
     #: pairs per autograd step when the user sets none (None: the trainer's default for the kind of head)
     default_batch_size: ClassVar[int | None] = None
+    #: whether the output table's rows are the words' context vectors v_c (False: the hierarchical softmax's
+    #: tree nodes), so that they can be tied to the word vectors, exported, and scored as a softmax over words
+    scores_words: ClassVar[bool] = True
+    #: the input models the head trains (``--model``): distance heads compare two words' points, and the
+    #: mean of a window of them (CBOW's input) is no word's point
+    models: ClassVar[tuple[str, ...]] = ("skipgram", "cbow")
 
     request: ScoreRequest
 
     def forward(self, scores: Scores) -> torch.Tensor:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def use_vocabulary(self, counts, device: torch.device | str = "cpu") -> None:
+        """Called once the vocabulary is known (``counts``: int64[V], by word id), before any scores: a
+        head whose candidates depend on the vocabulary builds them here, on ``device`` (the hierarchical
+        softmax its Huffman tree). Others ignore it."""
+
     def fused_row_loss(self):
         """Optional: the same loss for one pair's candidate row, as a numba-compiled function
         ``row_loss(s, log_q, hit, grad) -> L`` for the fused CPU path (``train/fused_sgd.py``).
 
         s: float32[1 + K], scores of the true context then of its K noise words; log_q: their log Q;
-        hit[k]: candidate k is the true context (k > 0). Writes dL/ds_k into grad (float32[1 + K])
-        and returns L. Only for heads whose ``request`` is per-example negatives; it must agree with
-        :meth:`forward` (tests check both on the same scores). Heads without it use autograd.
+        hit[k]: candidate k is the true context (k > 0). For a tree (``request.tree_paths``) the row is the
+        context's path instead: s its nodes' scores, hit the branches d_j, log_q zeros. Writes dL/ds_k into
+        grad (float32[1 + K]) and returns L. Only for heads whose ``request`` is per-example negatives or a tree;
+        it must agree with :meth:`forward` (tests check both on the same scores). Heads without it use autograd.
         """
         raise NotImplementedError
 
@@ -145,23 +168,27 @@ def build_head(name: str, settings: Any) -> Head:
     return cls(**{argument: getattr(settings, argument) for argument in constructor_arguments(cls)})
 
 
-def score_batch(model, noise, request: ScoreRequest, centers: torch.Tensor, contexts: torch.Tensor,
+def score_batch(model, noise, request: ScoreRequest, inputs: torch.Tensor, contexts: torch.Tensor,
                 generator: torch.Generator | None = None, softmax_chunk: int | None = None) -> Scores:
-    """Compute the scores ``request`` asks for, for pairs (centers[b], contexts[b]).
+    """Compute the scores ``request`` asks for, for examples (inputs[b], contexts[b]).
 
     model: a :class:`~w2v_contrastive.model.SkipGram`; noise: a
-    :class:`~w2v_contrastive.sampling.noise.NoiseDistribution` on the same device.
+    :class:`~w2v_contrastive.sampling.noise.NoiseDistribution` on the same device. inputs: int64[B] words
+    (skip-gram), or int64[B, R] bags of input rows, -1 where there is none (CBOW: the window); contexts:
+    int64[B], the words to predict.
     """
     candidates, noise_words = draw_candidates(noise, request, contexts, generator)
-    rows = model.lookup(centers, candidates)
-    return score_rows(*rows, noise, request, centers, contexts, noise_words, model, softmax_chunk)
+    rows = model.lookup(inputs, candidates)
+    return score_rows(*rows, noise, request, inputs, contexts, noise_words, model, softmax_chunk)
 
 
 def draw_candidates(noise, request: ScoreRequest, contexts: torch.Tensor,
                     generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """(the context words to look up, the noise words drawn): per-example negatives give a [B, 1 + K]
+    """(the output rows to look up, the noise words drawn): per-example negatives give a [B, 1 + K]
     block (the true context first, then its noise words), shared ones [B + K] (the contexts, then K
-    noise words for the whole batch), none the contexts alone."""
+    noise words for the whole batch), a tree the [B, L] nodes of each context's path, none the contexts alone."""
+    if request.tree_paths:
+        return request.tree.nodes[contexts], None
     if request.negatives and not request.shared_negatives:
         noise_words = noise.sample((contexts.shape[0], request.negatives), generator)
         return torch.cat([contexts.unsqueeze(1), noise_words], dim=1), noise_words
@@ -171,12 +198,17 @@ def draw_candidates(noise, request: ScoreRequest, contexts: torch.Tensor,
     return contexts, None
 
 
-def score_rows(u: torch.Tensor, v: torch.Tensor, b: torch.Tensor, noise, request: ScoreRequest, centers: torch.Tensor,
+def score_rows(u: torch.Tensor, v: torch.Tensor, b: torch.Tensor, noise, request: ScoreRequest, inputs: torch.Tensor,
                contexts: torch.Tensor, noise_words: torch.Tensor | None, model=None,
                softmax_chunk: int | None = None) -> Scores:
-    """The :class:`Scores` of a batch from its looked-up rows: u_w (float[B, d]) and the rows v and biases b
-    of :func:`draw_candidates`' words. ``model`` is read only for the full-vocabulary log partition."""
-    batch = centers.shape[0]
+    """The :class:`Scores` of a batch from its looked-up rows: the inputs' vectors u (float[B, d]) and the rows v
+    and biases b of :func:`draw_candidates`' words. ``model`` is read only for the full-vocabulary log partition."""
+    if request.tree_paths:
+        tree = request.tree
+        return Scores(positive=None, positive_log_q=noise.log_probs[contexts],
+                      path=(torch.bmm(v, u.unsqueeze(2)).squeeze(2) + b).float(), path_code=tree.codes[contexts],
+                      path_mask=tree.mask[contexts])
+    batch = contexts.shape[0]
     per_example = request.negatives and not request.shared_negatives
     if per_example:
         candidate = (torch.bmm(v, u.unsqueeze(2)).squeeze(2) + b).float()
@@ -201,10 +233,11 @@ def score_rows(u: torch.Tensor, v: torch.Tensor, b: torch.Tensor, noise, request
     if request.in_batch:
         scores.in_batch = (u @ v_true.T + b_true).float()
         scores.in_batch_log_q = scores.positive_log_q.unsqueeze(0)
-        scores.in_batch_is_positive = ((contexts.unsqueeze(0) == contexts.unsqueeze(1))
-                                       | (centers.unsqueeze(0) == centers.unsqueeze(1)))
+        scores.in_batch_is_positive = contexts.unsqueeze(0) == contexts.unsqueeze(1)
+        if inputs.dim() == 1:  # skip-gram: pairs of one centre token share their word
+            scores.in_batch_is_positive |= inputs.unsqueeze(0) == inputs.unsqueeze(1)
     if request.full_vocabulary:
-        scores.log_partition = grouped_log_partition(model, u, centers, softmax_chunk).float()
+        scores.log_partition = grouped_log_partition(model, u, inputs, softmax_chunk).float()
     if request.squared_norms:
         scores.word_sq_norm = u.float().square().sum(-1)
         scores.positive_sq_norm = v_true.float().square().sum(-1)
@@ -215,16 +248,19 @@ def score_rows(u: torch.Tensor, v: torch.Tensor, b: torch.Tensor, noise, request
     return scores
 
 
-def grouped_log_partition(model, u: torch.Tensor, centers: torch.Tensor, chunk: int | None = None) -> torch.Tensor:
-    """log Z(w_b) for every pair b -> float[B], computed once per distinct centre word of the batch.
+def grouped_log_partition(model, u: torch.Tensor, inputs: torch.Tensor, chunk: int | None = None) -> torch.Tensor:
+    """log Z(w_b) for every example b -> float[B], computed once per distinct input word of the batch.
 
-    log Z(w) = log sum_v exp(u_w . v_v + b_v) depends on the centre word only, so the V-wide row of
-    scores is computed for the U distinct words (U <= B; about B / 6 when the stream keeps a centre
-    token's pairs together) and gathered back to the pairs. Exact: a word's rows u_b are one embedding
-    row, and the gather's backward sums the pairs' gradients into it, so the loss and every gradient are
-    those of the per-pair computation (tests/test_scores.py)."""
-    words, inverse = torch.unique(centers, return_inverse=True)
-    positions = torch.arange(centers.shape[0], device=centers.device)
-    first = torch.full(words.shape, centers.shape[0], device=centers.device).scatter_reduce_(
+    log Z(w) = log sum_v exp(u_w . v_v + b_v) depends on the input alone, so with one word per input
+    (skip-gram) the V-wide row of scores is computed for the U distinct words (U <= B; about B / 6 when
+    the stream keeps a centre token's pairs together) and gathered back to the pairs. Exact: a word's rows
+    u_b are one embedding row, and the gather's backward sums the pairs' gradients into it, so the loss and
+    every gradient are those of the per-pair computation (tests/test_scores.py). Bags of rows (CBOW's
+    windows, ``inputs`` int64[B, R]) differ from example to example: one row of scores each."""
+    if inputs.dim() > 1:
+        return model.log_partition(u, chunk)
+    words, inverse = torch.unique(inputs, return_inverse=True)
+    positions = torch.arange(inputs.shape[0], device=inputs.device)
+    first = torch.full(words.shape, inputs.shape[0], device=inputs.device).scatter_reduce_(
         0, inverse, positions, reduce="amin")  # one pair of each word: its row of u
     return model.log_partition(u[first], chunk)[inverse]

@@ -31,6 +31,7 @@ from .distances import distance_and_margin
 class Contrastive(Head):
     output_init = "uniform"
     takes_output_bias = False
+    models = ("skipgram",)  # (see Head.models)
     # The pull term's gradient 2 (u - v) is unbounded and a frequent word's row sums it over every
     # occurrence in the batch: SGD at 0.025 diverges, at 0.0025 barely moves (MEN 0.00 on
     # gutenberg-small); Adam's per-row step size fits (MEN 0.40). Tied tables did better than untied

@@ -38,6 +38,7 @@ MASKED = -1e4
 class LiftedStructured(Head):
     output_init = "uniform"
     takes_output_bias = False
+    models = ("skipgram",)  # (see Head.models)
     # On gutenberg-small, 1 epoch: Adam, tied tables MEN 0.41 / SimLex 0.04; untied 0.34 / 0.03.
     default_optimizer = "adam"
     default_geometry = "tied"

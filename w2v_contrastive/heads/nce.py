@@ -51,21 +51,27 @@ class NCE(Head):
 
 
 @functools.lru_cache(maxsize=None)
-def logistic_row_loss(log_k: float, subtract_log_kq: bool):
+def logistic_row_loss(log_k: float, subtract_log_kq: bool, labels_from_hits: bool = False):
     """Compiled row loss of NCE (logit s - log(k Q(x))) or, without the shift, of negative sampling:
-    softplus(-logit_0) + sum_{k>0} softplus(logit_k), with dL/dlogit = sigma(logit) - [k = 0]."""
+    softplus(-logit_0) + sum_{k>0} softplus(logit_k), with dL/dlogit = sigma(logit) - [k = 0].
+    ``labels_from_hits``: the label of candidate k is 1 - hit[k] instead of [k = 0] (the hierarchical
+    softmax, whose hit[k] is the branch d_k taken at node k of the path)."""
     from numba import njit
 
     @njit(fastmath=True)
     def row_loss(scores, log_q, hit, grad):
-        total = 0.0
+        total, product = 0.0, 1.0
         for k in range(scores.shape[0]):
             logit = scores[k] - (log_k + log_q[k] if subtract_log_kq else 0.0)
-            z = logit if k == 0 else -logit  # the loss term is softplus(-z) = -log sigma(z)
+            label = not hit[k] if labels_from_hits else k == 0
+            z = logit if label else -logit  # the loss term is softplus(-z) = -log sigma(z) = max(-z, 0) + log(1 + e)
             e = math.exp(-abs(z))  # one exp for both, stable for any z
-            total += max(-z, 0.0) + math.log1p(e)
+            total += max(-z, 0.0)
+            product *= 1.0 + e  # sum_k log(1 + e_k) as one log of the product (each factor is at most 2)
+            if product > 1e300:
+                total, product = total + math.log(product), 1.0
             sigma_minus_z = e / (1.0 + e) if z >= 0 else 1.0 / (1.0 + e)
-            grad[k] = -sigma_minus_z if k == 0 else sigma_minus_z
-        return total
+            grad[k] = -sigma_minus_z if label else sigma_minus_z
+        return total + math.log(product)
 
     return row_loss

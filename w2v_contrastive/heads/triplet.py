@@ -38,6 +38,7 @@ MININGS = ("all", "hardest", "semi-hard")
 class Triplet(Head):
     output_init = "uniform"
     takes_output_bias = False
+    models = ("skipgram",)  # (see Head.models)
     # Squared distances: unbounded gradients summed over a frequent word's occurrences, as for
     # ``contrastive``: SGD diverges at 0.025 and stalls at 0.0025 (MEN 0.10); Adam reaches MEN 0.43.
     default_optimizer = "adam"

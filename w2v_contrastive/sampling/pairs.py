@@ -1,4 +1,5 @@
 """The pair stream: (center, context) word pairs built on the training device, without host syncs.
+For CBOW, the same draws give one example per centre token: the centre word and its whole window.
 
 For each chunk of the encoded corpus (whole lines, about ``chunk_tokens`` tokens), as batched
 tensor ops: drop out-of-vocabulary tokens, subsample frequent words (a fresh draw each epoch),
@@ -20,6 +21,11 @@ what depends on the centre word alone (the softmax's log Z(w)) is computed once 
 "pair" shuffles the pairs themselves. Either way every head trained with one seed gets the same
 pairs in the same order on one device.
 
+With ``model="cbow"`` an example is a kept centre token with at least one context: its word and the
+[2 window] ids of its window's contexts (-1 where an offset is outside its dynamic window, its line
+or the kept tokens), centre tokens in a random order; the subsampling and the windows are drawn exactly
+as for skip-gram, so one seed gives both models the same windows.
+
 Every random draw of a chunk comes from the stream's generator, in chunk order, so the stream is a
 pure function of the generator's state at the chunk's start: a :class:`StreamPosition` (epoch,
 chunk, batches consumed, and that generator state) is all a checkpoint needs to resume the stream
@@ -34,18 +40,31 @@ from typing import TYPE_CHECKING, Iterator
 import numpy as np
 import torch
 
+from ..model import MODELS
+
 if TYPE_CHECKING:  # (config imports this module's PAIR_ORDERS; the corpus cache imports config)
     from ..corpus.cache import EncodedCorpus
 
 
 @dataclass
 class PairBatch:
-    """``centers`` and ``contexts``: int64[B] word ids on the device; ``tokens``: corpus tokens
-    (before subsampling) that this batch accounts for, for progress and learning-rate decay."""
+    """``centers``: int64[B] word ids on the device; ``contexts``: int64[B] (skip-gram: one context word
+    per example) or int64[B, 2 window] (CBOW: the window, -1 where there is no context); ``tokens``:
+    corpus tokens (before subsampling) that this batch accounts for, for progress and learning-rate decay."""
 
     centers: torch.Tensor
     contexts: torch.Tensor
     tokens: float
+
+    @property
+    def inputs(self) -> torch.Tensor:
+        """What the model reads: the centre words (skip-gram), or the windows (CBOW)."""
+        return self.contexts if self.contexts.dim() > 1 else self.centers
+
+    @property
+    def targets(self) -> torch.Tensor:
+        """int64[B], the words the head predicts: the context words (skip-gram), or the centre words (CBOW)."""
+        return self.centers if self.contexts.dim() > 1 else self.contexts
 
 
 @dataclass
@@ -100,9 +119,9 @@ def select(mask: torch.Tensor, fill: int, fixed_size: bool) -> torch.Tensor:
 
 @dataclass
 class ChunkPairs:
-    """One chunk's pairs in their random order: the first :attr:`count` entries of ``centers`` and
-    ``contexts`` (on a GPU the buffers are longer; the rest is padding). ``rng_state``: the stream
-    generator's state before the chunk's draws."""
+    """One chunk's pairs (CBOW: centre words and windows) in their random order: the first :attr:`count`
+    entries of ``centers`` and ``contexts`` (on a GPU the buffers are longer; the rest is padding).
+    ``rng_state``: the stream generator's state before the chunk's draws."""
 
     epoch: int
     chunk: int
@@ -126,9 +145,13 @@ class PairStream:
 
     def __init__(self, corpus: EncodedCorpus, vocab_size: int, keep_probabilities: np.ndarray, window: int,
                  batch_size: int, device: torch.device, generator: torch.Generator, chunk_tokens: int = 1 << 20,
-                 skip_lines: np.ndarray | None = None, shard: tuple[int, int] = (0, 1), order: str = "centre"):
+                 skip_lines: np.ndarray | None = None, shard: tuple[int, int] = (0, 1), order: str = "centre",
+                 model: str = "skipgram"):
         if order not in PAIR_ORDERS:
             raise ValueError(f"pair order must be one of {PAIR_ORDERS}, not {order!r}")
+        if model not in MODELS:
+            raise ValueError(f"model must be one of {MODELS}, not {model!r}")
+        self.windows = model == "cbow"
         self.order, self.corpus, self.window, self.batch_size = order, corpus, window, batch_size
         self.device, self.generator = device, generator
         self.skip_lines = None if skip_lines is None else torch.from_numpy(skip_lines).to(device)
@@ -211,6 +234,13 @@ class PairStream:
                 (slice(reach_j, slots), slice(0, slots - reach_j))
             valid[j, centre] = (kept_line[centre] == kept_line[context]) & on_line[centre] & (reach[centre] >= reach_j)
         valid = valid.T  # [slots, width]: a slot's proposals side by side
+        if self.windows:  # CBOW: the slots with a context in a random order, each with its window
+            order = torch.randperm(slots, device=device, generator=generator, dtype=torch.int32)
+            has_context = valid[order].any(1)
+            slot = order[select(has_context, 0, self.fixed_shapes)]
+            around = (slot.unsqueeze(1) + self.offsets).clamp_(0, max(slots - 1, 0))
+            window = torch.where(valid[slot], kept_ids[around], -1)
+            return ChunkPairs(epoch, chunk, kept_ids[slot], window, HostValue(has_context.sum()), float(n), rng_state)
         if self.order == "centre":  # the slots in a random order, each slot's pairs together
             order = torch.randperm(slots, device=device, generator=generator, dtype=torch.int32)
             chosen = select(valid[order].view(-1), 0, self.fixed_shapes)

@@ -1,13 +1,16 @@
 """word2vec's CPU inner loop for any head that can score one pair's candidate row in compiled code.
 
 For heads that score each pair (w, c) against its own row of candidates x_0 = c, x_1..x_K ~ Q
-(``ScoreRequest(negatives=K)``) and provide :meth:`~w2v_contrastive.heads.Head.fused_row_loss`,
-one numba kernel does, for each pair of the batch, what word2vec.c and gensim do:
+(``ScoreRequest(negatives=K)``), or against the inner nodes x_1..x_L of c's path through a tree
+(``ScoreRequest(tree_paths=True)``, the hierarchical softmax), and provide
+:meth:`~w2v_contrastive.heads.Head.fused_row_loss`, one numba kernel does, for each example of the
+batch, what word2vec.c and gensim do:
 
-    x_1..x_K ~ Q                              (Walker's alias tables, drawn in the kernel)
-    s_k = u_w . v_{x_k} + b_{x_k}            (read from the tables, nothing gathered)
+    h = u_w, or the mean of the window's rows u_r (CBOW)
+    x_1..x_K ~ Q                              (Walker's alias tables, drawn in the kernel; or c's path)
+    s_k = h . v_{x_k} + b_{x_k}              (read from the tables, nothing gathered)
     loss, g = row_loss(s, log Q(x), hit)      (the head's math: g_k = dL/ds_k)
-    u_w -= lr sum_k g_k v_{x_k};   v_{x_k} -= lr g_k u_w;   b_{x_k} -= lr g_k
+    u_r -= lr sum_k g_k v_{x_k} for each input row r;   v_{x_k} -= lr g_k h;   b_{x_k} -= lr g_k
 
 in place, parallel over pairs with lock-free ("Hogwild", Recht et al. 2011) updates as in
 word2vec.c. Every pair is scored with the current vectors, so a batch is only a unit of work: its
@@ -61,57 +64,78 @@ def _compile_step(row_loss):
     draw = compiled_noise_draw()
 
     @njit(parallel=True, fastmath=True)
-    def fused_step(word_table, context_table, bias, log_q_table, accept, alias, words, contexts, negatives, seed,
-                   lr, n_slices, losses):
-        n_pairs = words.shape[0]
+    def fused_step(word_table, context_table, bias, log_q_table, accept, alias, tree_nodes, tree_codes, tree_lengths,
+                   inputs, targets, negatives, seed, lr, n_slices, losses):
+        n_examples, bag = inputs.shape
         dim = context_table.shape[1]
-        n_candidates = negatives + 1
-        for part in prange(n_slices):  # one contiguous slice of the (shuffled) pairs per thread
-            candidates = np.empty(n_candidates, dtype=np.int64)
-            scores = np.empty(n_candidates, dtype=np.float32)
-            grad = np.empty(n_candidates, dtype=np.float32)
-            log_q = np.empty(n_candidates, dtype=np.float32)
-            hit = np.zeros(n_candidates, dtype=np.bool_)
-            u_step = np.empty(dim, dtype=np.float32)
+        width = max(negatives + 1, tree_nodes.shape[1])
+        for part in prange(n_slices):  # one contiguous slice of the (shuffled) examples per thread
+            candidates = np.empty(width, dtype=np.int64)
+            scores = np.empty(width, dtype=np.float32)
+            grad = np.empty(width, dtype=np.float32)
+            log_q = np.zeros(width, dtype=np.float32)
+            hit = np.zeros(width, dtype=np.bool_)
+            h = np.empty(dim, dtype=np.float32)
+            h_step = np.empty(dim, dtype=np.float32)
             total = 0.0
-            for b in range(part * n_pairs // n_slices, (part + 1) * n_pairs // n_slices):
-                candidates[0] = contexts[b]
-                for k in range(1, n_candidates):
-                    candidates[k] = draw(accept, alias, seed, b * negatives + k - 1)
-                u = word_table[words[b]]
+            for b in range(part * n_examples // n_slices, (part + 1) * n_examples // n_slices):
+                present = 0  # h = the mean of the input's rows (one word for skip-gram; CBOW's window)
+                h[:] = 0.0
+                for r in range(bag):
+                    if inputs[b, r] >= 0:
+                        present += 1
+                        h += word_table[inputs[b, r]]
+                if present == 0:
+                    continue
+                if present > 1:
+                    h *= np.float32(1.0 / present)
+                target = targets[b]
+                if tree_lengths.shape[0]:  # the target's path through the tree, and its branches
+                    n_candidates = tree_lengths[target]
+                    for k in range(n_candidates):
+                        candidates[k] = tree_nodes[target, k]
+                        hit[k] = tree_codes[target, k]
+                else:  # the target, then its noise words
+                    n_candidates = negatives + 1
+                    candidates[0] = target
+                    for k in range(1, n_candidates):
+                        candidates[k] = draw(accept, alias, seed, b * negatives + k - 1)
+                        hit[k] = candidates[k] == target
+                    for k in range(n_candidates):
+                        log_q[k] = log_q_table[candidates[k]]
                 for k in range(n_candidates):
-                    x = candidates[k]
-                    v = context_table[x]
+                    v = context_table[candidates[k]]
                     s = np.float32(0.0)
                     for d in range(dim):
-                        s += u[d] * v[d]
+                        s += h[d] * v[d]
                     if bias.shape[0]:
-                        s += bias[x]
+                        s += bias[candidates[k]]
                     scores[k] = s
-                    log_q[k] = log_q_table[x]
-                    hit[k] = k > 0 and x == candidates[0]
-                total += row_loss(scores, log_q, hit, grad)
-                u_step[:] = 0.0
+                total += row_loss(scores[:n_candidates], log_q[:n_candidates], hit[:n_candidates],
+                                  grad[:n_candidates])
+                h_step[:] = 0.0
                 for k in range(n_candidates):
                     g = lr * grad[k]
                     if g == 0.0:
                         continue
-                    x = candidates[k]
-                    v = context_table[x]
+                    v = context_table[candidates[k]]
                     for d in range(dim):
-                        u_step[d] += g * v[d]
-                        v[d] -= g * u[d]
+                        h_step[d] += g * v[d]
+                        v[d] -= g * h[d]
                     if bias.shape[0]:
-                        bias[x] -= g
-                for d in range(dim):
-                    u[d] -= u_step[d]
+                        bias[candidates[k]] -= g
+                for r in range(bag):  # every input row takes the whole step (word2vec's CBOW update)
+                    if inputs[b, r] >= 0:
+                        u = word_table[inputs[b, r]]
+                        for d in range(dim):
+                            u[d] -= h_step[d]
             losses[part] = total
 
     return fused_step
 
 
 class FusedSkipGramSGD:
-    """Trains a CPU :class:`SkipGram` in place, one batch of (word, context) pairs per :meth:`step`."""
+    """Trains a CPU :class:`SkipGram` in place, one batch of (input, target) examples per :meth:`step`."""
 
     def __init__(self, model: SkipGram, head: Head, noise: NoiseDistribution, threads: int, serial: bool = False):
         from numba import config, set_num_threads
@@ -129,14 +153,19 @@ class FusedSkipGramSGD:
         self.log_q = noise.log_probs.numpy()
         self.accept = noise.accept.numpy()
         self.alias = noise.alias.numpy()
+        tree = head.request.tree
+        self.tree = ((tree.nodes.numpy(), tree.codes.numpy(), tree.lengths.numpy()) if head.request.tree_paths else
+                     (np.zeros((0, 0), dtype=np.int64), np.zeros((0, 0), dtype=np.bool_), np.zeros(0, dtype=np.int64)))
         self.losses = np.zeros(self.slices, dtype=np.float64)
         empty = torch.zeros(0, dtype=torch.int64)
         self.step(empty, empty, 0.0, torch.Generator())  # compile now (a few seconds), not inside the timed training loop
 
-    def step(self, words: torch.Tensor, contexts: torch.Tensor, lr: float,
+    def step(self, inputs: torch.Tensor, targets: torch.Tensor, lr: float,
              generator: torch.Generator | None = None) -> float:
-        """Draw K noise words per pair, score, update; return the summed loss of the batch."""
+        """Score each example's candidates (its target and K noise words, or the target's path), update;
+        return the summed loss. inputs: int64[B] words, or int64[B, R] bags (-1 padded); targets: int64[B]."""
         seed = np.uint64(torch.randint(0, 2**62, (), generator=generator).item())
-        self.kernel(self.word_table, self.context_table, self.bias, self.log_q, self.accept, self.alias,
-                    words.numpy(), contexts.numpy(), self.negatives, seed, np.float32(lr), self.slices, self.losses)
+        bags = (inputs if inputs.dim() > 1 else inputs.unsqueeze(1)).numpy()
+        self.kernel(self.word_table, self.context_table, self.bias, self.log_q, self.accept, self.alias, *self.tree,
+                    bags, targets.numpy(), self.negatives, seed, np.float32(lr), self.slices, self.losses)
         return float(self.losses.sum())

@@ -32,6 +32,10 @@ AUTOGRAD_BATCH_SIZE = 4096
 GPU_ROWS_BATCH_SIZE = 8192
 #: heads that score every word against every context of the batch do O(B) work per pair: smaller batches
 IN_BATCH_SIZE = 512
+#: CBOW's default SGD step is this many times the head's: word2vec.c's rule (-alpha 0.05 with -cbow 1, 0.025 for
+#: skip-gram). On gutenberg-mid (negative-sampling, 5 epochs, seeds 0-2) 0.025 gave WS353/SimLex/MEN 0.21/0.11/0.31
+#: and 0.05 gave 0.32/0.17/0.46 (README: CBOW and the hierarchical softmax)
+CBOW_SGD_LR_FACTOR = 2
 #: pairs per step of the fused CPU kernel (a unit of work there: every pair is scored with fresh vectors)
 FUSED_BATCH_SIZE = 16384
 
@@ -89,6 +93,8 @@ def plan(config: TrainConfig, head: Head, machine: Machine) -> TrainingSetup:
     output_bias, tied = model_shape(config, head)
     optimizer = config.optimizer or head.default_optimizer
     lr = config.lr if config.lr is not None else head.default_lr[optimizer]
+    if config.lr is None and config.model == "cbow" and optimizer == "sgd":
+        lr *= CBOW_SGD_LR_FACTOR
     threads = config.threads or max(1, machine.cpu_count // machine.local_ranks)
     fused = config.fused_cpu and fused_kernel_fits(head, machine.device, optimizer, tied)
     sync = None
@@ -126,10 +132,11 @@ def default_batch_size(head: Head, step: str, device: torch.device) -> int:
 
 def fused_kernel_fits(head: Head, device: torch.device, optimizer: str, tied: bool) -> bool:
     """Whether the fused CPU kernel can train this head: SGD on the CPU, two tables, one row of
-    candidates per pair (the true context and its own K noise words), and a compiled row loss."""
+    candidates per pair (the true context and its own K noise words, or its path through a tree),
+    and a compiled row loss."""
     request = head.request
-    per_example = request.negatives > 0 and not request.shared_negatives
-    return (device.type == "cpu" and optimizer == "sgd" and per_example and not request.in_batch
+    own_row = (request.negatives > 0 and not request.shared_negatives) or request.tree_paths
+    return (device.type == "cpu" and optimizer == "sgd" and own_row and not request.in_batch
             and not request.full_vocabulary and not tied and head.has_fused_row_loss())
 
 
@@ -138,12 +145,17 @@ def model_shape(config: TrainConfig, head: Head) -> tuple[bool, bool]:
     output_bias = config.output_bias if config.output_bias is not None else head.wants_output_bias
     if output_bias and not head.takes_output_bias:
         raise W2VError(f"the {head.name} head measures distances between vectors; it takes no --output-bias")
-    return output_bias, (config.geometry or head.default_geometry) == "tied"
+    tied = (config.geometry or head.default_geometry) == "tied"
+    if tied and not head.scores_words:
+        raise W2VError(f"the {head.name} head keeps its own rows in the output table, not context vectors: it cannot "
+                       "be tied to the word vectors (--geometry tied)")
+    return output_bias, tied
 
 
 def build_model(config: TrainConfig, vocab_size: int, head: Head, log_prior: torch.Tensor | None = None) -> SkipGram:
     """The skip-gram model ``config`` and ``head`` describe (on the CPU; the caller moves it)."""
     output_bias, tied = model_shape(config, head)
+    log_prior = log_prior if head.scores_words else None  # (a tree node's bias starts at 0)
     return SkipGram(vocab_size, config.dim, output_bias=output_bias, log_prior=log_prior, tied=tied,
                     output_init=head.output_init)
 

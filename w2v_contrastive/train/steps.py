@@ -21,7 +21,7 @@ import torch
 
 from ..heads import Head, score_batch
 from ..heads.base import draw_candidates, score_rows
-from ..model import SkipGram
+from ..model import SkipGram, bag_mean
 from ..sampling.noise import NoiseDistribution
 from ..sampling.pairs import PairBatch
 from .distributed import Distributed
@@ -37,7 +37,7 @@ class FusedStep:
         self.kernel, self.generator = kernel, generator
 
     def __call__(self, batch: PairBatch | None, lr: float) -> torch.Tensor | None:
-        return torch.tensor(self.kernel.step(batch.centers, batch.contexts, lr, self.generator))
+        return torch.tensor(self.kernel.step(batch.inputs, batch.targets, lr, self.generator))
 
 
 class AutogradStep:
@@ -61,7 +61,7 @@ class AutogradStep:
         loss = None
         if batch is not None:
             with self.autocast:
-                scores = score_batch(self.model, self.noise, self.head.request, batch.centers, batch.contexts,
+                scores = score_batch(self.model, self.noise, self.head.request, batch.inputs, batch.targets,
                                      self.generator, self.softmax_chunk)
                 loss = self.head(scores).sum()
             loss.backward()
@@ -75,10 +75,12 @@ class AutogradStep:
 class RowStep:
     """One step on the summed loss of a batch, with the tables kept out of autograd.
 
-    For pairs (w_b, c_b) and the candidates x of :func:`~w2v_contrastive.heads.base.draw_candidates`:
+    For examples (w_b, c_b) and the candidates x of :func:`~w2v_contrastive.heads.base.draw_candidates`:
 
         u = U[w], v = V[x], b = bias[x]           (gathered rows: leaves of a small autograd graph)
-        L = sum_b head(scores(u, v, b))_b          (fp32 scores; the head's own formula)
+        L = sum_b head(scores(h(u), v, b))_b       (fp32 scores; the head's own formula)
+
+    where h(u) is u, or the mean of a bag's rows (CBOW's window; :func:`~w2v_contrastive.model.bag_mean`).
 
     and the row gradients dL/du, dL/dv, dL/db go to ``update`` (:class:`RowSGD` or :class:`RowAdam`), one
     call per table (a tied model's word and context rows together), which is what the autograd step
@@ -95,15 +97,17 @@ class RowStep:
         self.optimizers = (update,) if isinstance(update, torch.optim.Optimizer) else ()
 
     def __call__(self, batch: PairBatch | None, lr: float) -> torch.Tensor | None:
-        centers, contexts, mask = self._fixed_shape(batch.centers, batch.contexts)
+        inputs, targets, mask = self._fixed_shape(batch.inputs, batch.targets)
         request, model = self.head.request, self.model
-        candidates, noise_words = draw_candidates(self.noise, request, contexts, self.generator)
-        tables = [(model.input.weight, centers), (model.output.weight, candidates)]
+        candidates, noise_words = draw_candidates(self.noise, request, targets, self.generator)
+        input_rows = inputs.clamp(min=0) if inputs.dim() > 1 else inputs  # (absent rows get no gradient)
+        tables = [(model.input.weight, input_rows), (model.output.weight, candidates)]
         if model.bias is not None:
             tables.append((model.bias.weight, candidates))
         rows = [table.detach()[words].requires_grad_() for table, words in tables]
-        b = rows[2].squeeze(-1) if model.bias is not None else torch.zeros(candidates.shape, device=centers.device)
-        losses = self.head(score_rows(rows[0], rows[1], b, self.noise, request, centers, contexts, noise_words))
+        b = rows[2].squeeze(-1) if model.bias is not None else torch.zeros(candidates.shape, device=targets.device)
+        losses = self.head(score_rows(bag_mean(rows[0], inputs), rows[1], b, self.noise, request, inputs, targets,
+                                      noise_words))
         loss = (losses if mask is None else losses * mask).sum()
         grads = torch.autograd.grad(loss, rows)
         by_table: dict[int, tuple[torch.Tensor, list, list]] = {}  # (a tied model's two tables are one)
@@ -116,14 +120,14 @@ class RowStep:
                 self.update(table, torch.cat(words), torch.cat(grad), lr)
         return loss.detach()
 
-    def _fixed_shape(self, centers: torch.Tensor, contexts: torch.Tensor):
-        """(centers, contexts, mask): padded to :attr:`batch_size` with masked pairs of word 0 when shorter."""
-        short = 0 if self.batch_size is None else self.batch_size - centers.shape[0]
+    def _fixed_shape(self, inputs: torch.Tensor, targets: torch.Tensor):
+        """(inputs, targets, mask): padded to :attr:`batch_size` with masked examples of word 0 when shorter."""
+        short = 0 if self.batch_size is None else self.batch_size - targets.shape[0]
         if short <= 0:
-            return centers, contexts, None
-        mask = torch.arange(self.batch_size, device=centers.device) < centers.shape[0]
-        return (torch.cat([centers, centers.new_zeros(short)]), torch.cat([contexts, contexts.new_zeros(short)]),
-                mask)
+            return inputs, targets, None
+        mask = torch.arange(self.batch_size, device=targets.device) < targets.shape[0]
+        padding = inputs.new_zeros((short, *inputs.shape[1:]))
+        return torch.cat([inputs, padding]), torch.cat([targets, targets.new_zeros(short)]), mask
 
 
 class RowSGD:

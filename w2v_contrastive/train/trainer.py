@@ -90,6 +90,7 @@ class Trainer:
         noise_generator = torch.Generator(device=self.device).manual_seed(
             config.seed + NOISE_SEED_OFFSET + rank * RANK_SEED_OFFSET)
         self.head.to(self.device)
+        self.head.use_vocabulary(vocab.counts, self.device)
         log_prior = torch.log(torch.tensor(vocab.counts / vocab.total, dtype=torch.float32))
         self.model = build_model(config, len(vocab), self.head, log_prior).to(self.device)
         self.noise = NoiseDistribution(vocab.counts, config.alpha, self.device)
@@ -107,7 +108,7 @@ class Trainer:
         self.held_out = held_out_lines(corpus.n_lines, config.holdout) if config.holdout else None
         self.pairs = PairStream(corpus, len(vocab), vocab.keep_probabilities(config.sample), config.window,
                                 setup.batch_size, self.device, pair_generator, config.chunk_tokens, self.held_out,
-                                (rank, ranks), config.pair_order)
+                                (rank, ranks), config.pair_order, config.model)
         identity = Identity(config, {"tokens": corpus.n_tokens, "lines": corpus.n_lines,
                                      "vocabulary_sha256": words_digest(vocab.words), "source": corpus.description},
                             source)
