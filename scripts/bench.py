@@ -8,7 +8,11 @@ Every run is its own process, started by a parent that never imports torch (so i
 own: see ``prepare``); the engines alternate within each repeat
 (gensim, head 1, head 2, ..., then again), seeds 0, 1, 2, ... Both train on the same token stream,
 our encoded corpus line by line: gensim reads it as a text file (``corpus_file``, its fastest input;
-``--gensim-input list`` hands it lists of tokens instead).
+``--gensim-input list`` hands it lists of tokens instead). The two differ in their learning rate: with
+W workers, corpus_file mode decays alpha over each epoch as if every worker read the whole epoch while
+each reads 1/W of it, so its step stays higher than the nominal linear decay that list mode, word2vec.c
+and we follow (gensim/models/word2vec_corpusfile.pyx, ``get_next_alpha``); compare quality against list
+mode at equal ``--lr``.
 
 Per run: training seconds, words/s (corpus tokens x epochs / training seconds; corpus preparation
 excluded for both), pairs/s (ours), peak RSS in MB after training, peak GPU memory on CUDA, and
@@ -70,6 +74,8 @@ def train_gensim(text_file: str, settings: dict, seed: int, gensim_input: str, l
     options = dict(vector_size=settings["dim"], window=settings["window"], negative=0 if hs else settings["negatives"],
                    hs=int(hs), sg=int(settings["model"] == "skipgram"), cbow_mean=1, sample=settings["sample"],
                    min_count=settings["min_count"], workers=settings["threads"], seed=seed)
+    if settings.get("lr") is not None:  # (else gensim's default alpha, 0.025)
+        options["alpha"] = settings["lr"]
     model = Word2Vec(**options)
     if gensim_input == "list":
         with open(text_file, encoding="utf-8") as handle:
@@ -216,6 +222,9 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3, help="alternating runs per engine (medians reported)")
     for key, value in DEFAULTS.items():
         parser.add_argument(f"--{key.replace('_', '-')}", type=type(value), default=value)
+    parser.add_argument("--lr", type=float, default=None,
+                        help="initial learning rate of every engine (default: each its own: gensim 0.025, ours the "
+                             "head's)")
     parser.add_argument("--device", default="auto", help="for our heads (gensim always runs on the CPU)")
     parser.add_argument("--set", action="append", default=[], metavar="HEAD.KEY=VALUE",
                         help="a setting for one head only, e.g. softmax.max_words=20000 (repeatable)")
@@ -232,6 +241,8 @@ def main() -> int:
     if not args.no_gensim:
         ensure_gensim()
     settings = {key: getattr(args, key) for key in DEFAULTS}
+    if args.lr is not None:
+        settings["lr"] = args.lr
     scratch = tempfile.mkdtemp(prefix="w2v-bench-")
     text_file = os.path.join(scratch, "corpus.txt")
     try:
