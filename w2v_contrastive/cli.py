@@ -86,9 +86,10 @@ def _train(args: argparse.Namespace) -> None:
     if not api.is_main_process():
         return
     s = result.stats
+    examples = "windows" if result.config.model == "cbow" else "pairs"  # (CBOW: one example per centre word)
     print(f"trained {result.config.head}: {len(result.vocab)} words x {result.config.dim} dims, "
           f"{s.words:,.0f} corpus words in {s.seconds:.1f}s ({s.words_per_second:,.0f} words/s, "
-          f"{s.pairs_per_second:,.0f} pairs/s) on {s.device}, final loss {s.final_loss:.4f}")
+          f"{s.pairs_per_second:,.0f} {examples}/s) on {s.device}, final loss {s.final_loss:.4f}")
     print(f"wrote {args.out}/vectors.txt, vocab.tsv, config.json, metrics.jsonl, checkpoint.pt")
 
 

@@ -89,3 +89,16 @@ def test_at_a_constant_embedding_every_node_is_a_coin_flip_of_the_same_score():
     ones = codes.sum(1)  # each branch 1 costs softplus(s), each 0 softplus(-s)
     expected = ones * math.log1p(math.exp(s)) + (lengths - ones) * math.log1p(math.exp(-s))
     assert torch.allclose(loss, expected) and gradient > 1e-2
+
+
+def test_the_fused_kernel_takes_skipgram_pairs_context_first_for_the_tree_only(small_corpus):
+    """word2vec's order for the tree: the centre word's path, scored from each of its context words."""
+    from w2v_contrastive import Vocabulary, make_config
+    from w2v_contrastive.train.trainer import Trainer
+
+    vocab = Vocabulary.from_corpus(small_corpus, 5, None)
+    for head, model, context_first in [("hierarchical-softmax", "skipgram", True),
+                                       ("hierarchical-softmax", "cbow", False),
+                                       ("negative-sampling", "skipgram", False)]:
+        step = Trainer(make_config(head, model=model, threads=1), small_corpus, vocab).step
+        assert step.context_first == context_first, (head, model)

@@ -96,7 +96,8 @@ class Trainer:
         self.noise = NoiseDistribution(vocab.counts, config.alpha, self.device)
         if setup.step == "fused":
             kernel = FusedSkipGramSGD(self.model, self.head, self.noise, setup.threads, serial=config.deterministic)
-            self.step: FusedStep | RowStep | AutogradStep = FusedStep(kernel, noise_generator)
+            context_first = self.head.request.tree_paths and config.model == "skipgram"  # (see FusedStep)
+            self.step: FusedStep | RowStep | AutogradStep = FusedStep(kernel, noise_generator, context_first)
         elif setup.step == "rows":
             self.step = RowStep(self.model, self.head, self.noise, noise_generator, setup.batch_size,
                                 build_row_update(setup, self.model))
