@@ -35,9 +35,10 @@ class FusedStep:
     word from the context word, as word2vec.c and gensim do. The window's pairs are symmetric (a pair
     and its reverse are equally likely), so the objective is the same; what changes is the order of
     the work: the stream keeps a centre token's pairs together, so for the hierarchical softmax the
-    rows of one path (the centre word's, ~13 rows) serve its ~5 pairs in a row while they are in cache
-    (+15% on gutenberg-mid, measured in one process, alternating). For heads with noise words it costs
-    10% instead (the input row is what repeats there), so they keep the centre first."""
+    rows of one path (the centre word's, ~13 rows) serve its ~5 pairs in a row while they are in cache:
+    the kernel is 8% faster so on gutenberg-mid; for negative sampling, whose repeating row is the input,
+    6% slower, so heads with noise words keep the centre first (scripts/bench_pair_orientation.py ->
+    bench/pair-orientation-2026-12-01.json)."""
 
     optimizers: tuple[torch.optim.Optimizer, ...] = ()
 
