@@ -44,6 +44,12 @@ def test_each_head_gets_its_defaults_unless_told_otherwise():
     assert not setup_of(head="nce", output_bias=False).output_bias
     with pytest.raises(W2VError, match="the triplet head measures distances between vectors; it takes no --output-bias"):
         setup_of(head="triplet", output_bias=True)
+    # CBOW: twice the head's SGD step unless the user sets one (word2vec.c's rule); Adam's is the head's
+    assert setup_of(head="negative-sampling", model="cbow").lr == 0.05 and setup_of(head="nce", model="cbow").lr == 0.1
+    assert setup_of(head="negative-sampling", model="cbow", lr=0.01).lr == 0.01
+    assert setup_of(head="n-pair", model="cbow").lr == setup_of(head="n-pair").lr == 0.005
+    hierarchical = setup_of(head="hierarchical-softmax")
+    assert (hierarchical.step, hierarchical.lr, hierarchical.output_bias) == ("fused", 0.025, False)
 
 
 def test_torchrun_jobs_pick_how_ranks_stay_in_sync():

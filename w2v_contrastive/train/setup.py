@@ -33,8 +33,9 @@ GPU_ROWS_BATCH_SIZE = 8192
 #: heads that score every word against every context of the batch do O(B) work per pair: smaller batches
 IN_BATCH_SIZE = 512
 #: CBOW's default SGD step is this many times the head's: word2vec.c's rule (-alpha 0.05 with -cbow 1, 0.025 for
-#: skip-gram). On gutenberg-mid (negative-sampling, 5 epochs, seeds 0-2) 0.025 gave WS353/SimLex/MEN 0.21/0.11/0.31
-#: and 0.05 gave 0.32/0.17/0.46 (README: CBOW and the hierarchical softmax)
+#: skip-gram). On gutenberg-mid (negative-sampling, 5 epochs, medians of seeds 0-2) 0.025 gave WS353/SimLex/MEN
+#: 0.212/0.114/0.311 (bench/parity-cbow-list-lr0.025-2026-12-01.json) and 0.05 gave 0.330/0.162/0.458
+#: (bench/parity-cbow-2026-12-01.json); README, Benchmarks
 CBOW_SGD_LR_FACTOR = 2
 #: pairs per step of the fused CPU kernel (a unit of work there: every pair is scored with fresh vectors)
 FUSED_BATCH_SIZE = 16384
