@@ -112,7 +112,7 @@ def measure(spec: dict) -> dict:
         import gensim
 
         model, seconds = train_gensim(spec["text_file"], settings, spec["seed"], spec["gensim_input"],
-                                      spec["gensim_loss"])
+                                      spec.get("gensim_loss", "negative"))
         row.update(version=gensim.__version__, seconds=seconds, pairs_per_second=None, peak_gpu_mb=None,
                    words_per_second=model.corpus_total_words * settings["epochs"] / seconds, peak_rss_mb=peak_rss_mb(),
                    vocabulary=len(model.wv.index_to_key))

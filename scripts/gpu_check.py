@@ -39,6 +39,8 @@ MIN_TIMED_SECONDS = 10.0
 OTHER_HEADS = [
     ("nce", {}),
     ("infonce", {}),
+    ("hierarchical-softmax", {}),
+    ("negative-sampling", {"model": "cbow"}),
     ("negative-sampling", {"shared_negatives": True, "negatives": 64, "lr": 0.0005}),
     ("infonce", {"in_batch_negatives": True, "negatives": 0, "temperature": 0.5}),
     ("softmax", {"dim": 300}),
