@@ -65,7 +65,7 @@ class SkipGram(nn.Module):
             bias = torch.zeros(contexts.shape, dtype=self.output.weight.dtype, device=contexts.device)
         else:
             bias = self.bias(contexts).squeeze(-1)
-        rows = inputs.clamp(min=0) if inputs.dim() > 1 else inputs
+        rows = bag_rows(inputs)
         if self.tied:
             both = self.input(torch.cat([rows.reshape(-1), contexts.reshape(-1)]))
             u, v = both[: rows.numel()].view(*rows.shape, -1), both[rows.numel():].view(*contexts.shape, -1)
@@ -82,6 +82,12 @@ class SkipGram(nn.Module):
         """
         bias = None if self.bias is None else self.bias.weight.squeeze(1)
         return ChunkedLogPartition.apply(u, self.output.weight, bias, chunk or default_chunk(u))
+
+
+def bag_rows(inputs: torch.Tensor) -> torch.Tensor:
+    """The input-table rows to read for ``inputs`` (int64[B] words, or int64[B, R] bags with -1 where a
+    row is absent): absent rows read row 0, which :func:`bag_mean` then leaves out."""
+    return inputs.clamp(min=0) if inputs.dim() > 1 else inputs
 
 
 def bag_mean(rows: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:

@@ -21,7 +21,7 @@ import torch
 
 from ..heads import Head, score_batch
 from ..heads.base import draw_candidates, score_rows
-from ..model import SkipGram, bag_mean
+from ..model import SkipGram, bag_mean, bag_rows
 from ..sampling.noise import NoiseDistribution
 from ..sampling.pairs import PairBatch
 from .distributed import Distributed
@@ -110,8 +110,8 @@ class RowStep:
         inputs, targets, mask = self._fixed_shape(batch.inputs, batch.targets)
         request, model = self.head.request, self.model
         candidates, noise_words = draw_candidates(self.noise, request, targets, self.generator)
-        input_rows = inputs.clamp(min=0) if inputs.dim() > 1 else inputs  # (absent rows get no gradient)
-        tables = [(model.input.weight, input_rows), (model.output.weight, candidates)]
+        # (a bag's absent rows read row 0 and get no gradient)
+        tables = [(model.input.weight, bag_rows(inputs)), (model.output.weight, candidates)]
         if model.bias is not None:
             tables.append((model.bias.weight, candidates))
         rows = [table.detach()[words].requires_grad_() for table, words in tables]
