@@ -236,7 +236,7 @@ class PairStream:
         valid = valid.T  # [slots, width]: a slot's proposals side by side
         if self.windows:  # CBOW: the slots with a context in a random order, each with its window
             order = torch.randperm(slots, device=device, generator=generator, dtype=torch.int32)
-            has_context = valid[order].any(1)
+            has_context = valid.any(1)[order]  # (one flag per slot, permuted; not the permuted [slots, width] block)
             slot = order[select(has_context, 0, self.fixed_shapes)]
             around = (slot.unsqueeze(1) + self.offsets).clamp_(0, max(slots - 1, 0))
             window = torch.where(valid[slot], kept_ids[around], -1)
