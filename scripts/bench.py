@@ -3,6 +3,7 @@
     python scripts/bench.py --corpus data/gutenberg-mid.txt.xz --heads negative-sampling,nce,infonce --repeats 3
     python scripts/bench.py --heads hierarchical-softmax --gensim-loss hs    # gensim sg=1, hs=1, negative=0
     python scripts/bench.py --model cbow --heads negative-sampling           # gensim sg=0 (cbow_mean=1)
+    python scripts/bench.py --subwords 3-6 --heads negative-sampling         # gensim FastText, min_n 3, max_n 6
 
 Every run is its own process, started by a parent that never imports torch (so its peak RSS is its
 own: see ``prepare``); the engines alternate within each repeat
@@ -43,7 +44,7 @@ BENCHMARKS = ("wordsim353", "simlex999", "men3k")
 #: "equal quality": rho within this of gensim's on WS353 and SimLex
 QUALITY_TOLERANCE = 0.02
 DEFAULTS = {"model": "skipgram", "dim": 100, "window": 5, "negatives": 5, "sample": 1e-4, "min_count": 5, "epochs": 5,
-            "threads": 2}
+            "threads": 2, "subwords": "0", "buckets": 2_000_000}
 
 
 def ensure_gensim() -> None:
@@ -64,11 +65,12 @@ def export_text(corpus, path: str) -> None:
 def train_gensim(text_file: str, settings: dict, seed: int, gensim_input: str, loss: str = "negative"):
     """gensim Word2Vec on the exported token stream -> (model, training seconds): skip-gram (sg=1) or CBOW
     (sg=0, cbow_mean=1) as ``settings["model"]`` says, with negative sampling (hs=0) or, for ``loss="hs"``,
-    the hierarchical softmax alone (hs=1, negative=0).
+    the hierarchical softmax alone (hs=1, negative=0). With ``settings["subwords"]`` "MIN-MAX", gensim's
+    FastText with min_n, max_n and ``settings["buckets"]`` buckets instead.
 
     ``file``: gensim's corpus_file mode (its own C reader); ``list``: lists of tokens in memory, long
     lines cut into gensim's 10,000-token sentences (it truncates longer ones)."""
-    from gensim.models import Word2Vec
+    from gensim.models import FastText, Word2Vec
 
     hs = loss == "hs"
     options = dict(vector_size=settings["dim"], window=settings["window"], negative=0 if hs else settings["negatives"],
@@ -76,7 +78,11 @@ def train_gensim(text_file: str, settings: dict, seed: int, gensim_input: str, l
                    min_count=settings["min_count"], workers=settings["threads"], seed=seed)
     if settings.get("lr") is not None:  # (else gensim's default alpha, 0.025)
         options["alpha"] = settings["lr"]
-    model = Word2Vec(**options)
+    if settings.get("subwords", "0") != "0":
+        min_n, max_n = (int(n) for n in settings["subwords"].split("-"))
+        model = FastText(**options, min_n=min_n, max_n=max_n, bucket=settings["buckets"])
+    else:
+        model = Word2Vec(**options)
     if gensim_input == "list":
         with open(text_file, encoding="utf-8") as handle:
             lines = [line.split() for line in handle]

@@ -61,7 +61,7 @@ def main() -> int:
         config = w2v.TrainConfig(head=name)
         head = build_head(name, config)
         head.use_vocabulary(vocab.counts)
-        start = build_model(config, len(vocab), head)
+        start = build_model(config, vocab.words, head)
         torch.nn.init.normal_(start.output.weight, std=0.1)  # (a model under way, not the zero start)
         speeds = {"centre first": [], "context first": []}
         for _ in range(args.repeats):

@@ -132,7 +132,7 @@ def case_row(name: str, head_name: str, settings: dict, batch: int, rates: dict,
     head = build_head(head_name, config)
     counts = np.sort(np.random.default_rng(0).zipf(1.3, vocab))[::-1].astype(np.float64)
     noise = NoiseDistribution(counts)
-    model = build_model(config, vocab, head)
+    model = build_model(config, [str(i) for i in range(vocab)], head)  # (synthetic words)
     generator = torch.Generator().manual_seed(0)
     words = noise.sample((2, batch), generator)  # (real batches: frequent words repeat)
     step = RowStep(model, head, noise, generator, batch, build_row_update(plan(config, head, Machine(torch.device("cpu"), 2)), model))

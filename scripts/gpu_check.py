@@ -118,7 +118,7 @@ def graph_step_rates(device: str, vocab: int = 58_663, dim: int = 100, repeats: 
     noise = NoiseDistribution(np.sort(np.random.default_rng(0).zipf(1.3, vocab))[::-1].astype(np.float64), device=device)
     rows = {}
     for batch in (8192, 65536):
-        model = build_model(config, vocab, head).to(device)
+        model = build_model(config, [str(i) for i in range(vocab)], head).to(device)  # (synthetic words)
         generator = torch.Generator(device=device).manual_seed(0)
         words = noise.sample((2, batch), generator)
         pairs = PairBatch(words[0].clone(), words[1].clone(), float(batch))

@@ -40,3 +40,17 @@ def random_baseline():
         return known[key]
 
     return baseline
+
+
+#: the subword model of the tests: fastText's n-grams of 3-6 characters, 100,000 buckets (fastText's 2M would
+#: hold 800 MB), negative sampling on gutenberg-small with test_training.py's budget for it
+SUBWORD_SETTINGS = dict(subwords="3-6", buckets=100_000, dim=50, sample=1e-3, epochs=10, progress=False)
+
+
+@pytest.fixture(scope="session")
+def subword_run(small_corpus, tmp_path_factory):
+    """(training output directory, TrainResult) of the subword model, trained once per test session."""
+    from w2v_contrastive import train
+
+    out = str(tmp_path_factory.mktemp("subwords") / "run")
+    return out, train(small_corpus, "negative-sampling", out, **SUBWORD_SETTINGS)

@@ -118,23 +118,27 @@ def test_cbow_with_the_hierarchical_softmax_trains_from_the_cli_and_reports_held
     assert "tree's inner nodes, not context vectors" in capsys.readouterr().err
 
 
-def test_a_cbow_run_stopped_by_sigterm_resumes_bit_for_bit(small_corpus, tmp_path):
-    common = dict(model="cbow", dim=24, max_words=300_000, deterministic=True, progress=False)
-    reference = train(small_corpus, "hierarchical-softmax", **common).vectors.matrix
+def test_a_cbow_subword_run_stopped_by_sigterm_resumes_bit_for_bit(small_corpus, tmp_path):
+    """(with subwords: the checkpoint holds the n-gram rows, and the resumed run rebuilds each word's rows)"""
+    common = dict(model="cbow", dim=24, max_words=300_000, deterministic=True, progress=False, subwords="3-4",
+                  buckets=5000)
+    reference = train(small_corpus, "hierarchical-softmax", **common).vectors
     out = str(tmp_path / "run")
     with pytest.raises(TrainingInterrupted, match="SIGTERM at step"):
         train(small_corpus, "hierarchical-softmax", out, checkpoint_every=5,
               callbacks=[SigtermAfterTheFirstCheckpoint()], **common)
     resumed = resume(out, small_corpus)
-    assert resumed.stats.steps > 5 and np.array_equal(resumed.vectors.matrix, reference)
+    assert resumed.stats.steps > 5 and np.array_equal(resumed.vectors.matrix, reference.matrix)
+    assert np.array_equal(resumed.vectors.subwords.ngrams, reference.subwords.ngrams)
 
 
-def test_a_cbow_torchrun_job_keeps_one_model(tmp_path, cache_dir):
+def test_a_cbow_subword_torchrun_job_keeps_one_model(tmp_path, cache_dir):
+    """(the ranks average the n-gram rows with the rest of the input table)"""
     out = str(tmp_path / "run")
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m",
                "w2v_contrastive", "train", "--corpus", SMALL_CORPUS, "--model", "cbow", "--head", "negative-sampling",
                "--epochs", "2", "--dim", "24", "--threads", "1", "--no-progress", "--out", out,
-               "--cache-dir", cache_dir]
+               "--cache-dir", cache_dir, "--subwords", "3-4", "--buckets", "5000"]
     proc = subprocess.run(command, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True,
                           timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -9,6 +9,7 @@ from w2v_contrastive import HEADS, TrainConfig
 from w2v_contrastive.heads import Scores, build_head, score_batch
 from w2v_contrastive.model import SkipGram
 from w2v_contrastive.sampling.noise import NoiseDistribution
+from w2v_contrastive.subwords import Subwords
 from w2v_contrastive.train.fused_sgd import FusedSkipGramSGD, compiled_noise_draw
 from w2v_contrastive.train.setup import fused_kernel_fits
 
@@ -85,19 +86,24 @@ EXAMPLES = {"skipgram": [(3, 40), (17, 2), (250, 9), (3, 41)],
             "cbow": [([3, 8, -1, 9], 40), ([17, -1, -1, -1], 2), ([250, 4, 250, 7], 9), ([3, 8, 11, -1], 41)]}
 
 
+@pytest.mark.parametrize("subwords", [False, True], ids=["words", "subwords"])
 @pytest.mark.parametrize("model", sorted(EXAMPLES))
 @pytest.mark.parametrize("name", [name for name, settings in FUSED_HEADS if not settings])
-def test_fused_step_equals_an_autograd_sgd_step(name, model):
+def test_fused_step_equals_an_autograd_sgd_step(name, model, subwords):
     """One example per step (so no row is updated twice within a step, but for a word twice in one window),
     one thread: the fused update is the autograd gradient step on the same candidates, up to float rounding
-    (CBOW: the window's mean as the input, each of its rows given the mean's whole gradient, model.BagMean)."""
+    (CBOW: the window's mean as the input, each of its rows given the mean's whole gradient, model.BagMean;
+    subwords: each input word the mean of its row and its n-grams' rows, shared n-grams shared rows)."""
     vocab, dim, lr, negatives = 500, 16, 0.05, 5
     counts = np.arange(vocab, 0, -1) * 10
     torch.manual_seed(0)
+    units = Subwords(2, 4, 60) if subwords else None
+    shape = {"subwords": torch.from_numpy(units.input_rows([f"word{i}" for i in range(vocab)])),
+             "buckets": units.buckets} if subwords else {}
     reference = SkipGram(vocab, dim, output_bias=HEADS[name].wants_output_bias,
-                         log_prior=torch.log(torch.tensor(counts / counts.sum(), dtype=torch.float32)))
+                         log_prior=torch.log(torch.tensor(counts / counts.sum(), dtype=torch.float32)), **shape)
     torch.nn.init.normal_(reference.output.weight, std=0.3)
-    fused_model = SkipGram(vocab, dim, output_bias=reference.bias is not None)
+    fused_model = SkipGram(vocab, dim, output_bias=reference.bias is not None, **shape)
     fused_model.load_state_dict(reference.state_dict())
     noise = NoiseDistribution(counts, 0.75)
     head = build_head(name, TrainConfig(negatives=negatives))

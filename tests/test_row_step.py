@@ -17,6 +17,7 @@ from w2v_contrastive.train.setup import build_model
 from w2v_contrastive.train.steps import AutogradStep, RowAdam, RowSGD, RowStep
 
 V, DIM, PAIRS, LR = 300, 16, 256, 0.5
+VOCAB = [f"word{i}" for i in range(V)]
 COUNTS = np.sort(np.random.default_rng(0).zipf(1.5, V))[::-1].copy()
 #: every head that does not score the whole vocabulary, with the variants of its request
 CASES = [(name, {}) for name in sorted(HEADS) if name != "softmax"] + [
@@ -29,6 +30,10 @@ CASES = [(name, {}) for name in sorted(HEADS) if name != "softmax"] + [
     ("hierarchical-softmax", {"model": "cbow"}),
     ("infonce", {"model": "cbow", "in_batch_negatives": True, "negatives": 3}),
     ("n-pair", {"model": "cbow"}),
+    # subwords: each input word is the mean of its row and its n-grams' rows (tied: the contexts' vectors too)
+    ("negative-sampling", {"subwords": "2-4", "buckets": 40}),
+    ("contrastive", {"subwords": "2-4", "buckets": 40}),
+    ("infonce", {"model": "cbow", "subwords": "3-3", "buckets": 40, "in_batch_negatives": True, "negatives": 3}),
 ]
 
 
@@ -37,7 +42,7 @@ def model_and_batch(config, head, seed=0):
     (CBOW: windows of 4 with absent rows, -1, and at least one present)."""
     torch.manual_seed(seed)
     head.use_vocabulary(COUNTS)
-    model = build_model(config, V, head)
+    model = build_model(config, VOCAB, head)
     with torch.no_grad():
         for parameter in model.parameters():
             parameter.normal_(0, 0.3)

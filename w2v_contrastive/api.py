@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import logging
 import os
 import shutil
@@ -22,6 +23,7 @@ from .config import DEFAULT_CORPUS, TokenizerOptions, TrainConfig
 from .corpus.cache import EncodedCorpus, load_or_build
 from .corpus.readers import CorpusSource, named_paths
 from .corpus.vocab import Vocabulary
+from .downstream import save_gensim_keyed_vectors, save_static_embedding
 from .errors import W2VError
 from .eval.analogy import evaluate_analogies
 from .eval.benchmarks import load_similarity
@@ -211,7 +213,7 @@ def _fit_and_write(trainer: Trainer, out: str | None, work: str | None, callback
                 metrics.truncate(kept)
                 metrics.seek(kept)
                 stats = trainer.fit(metrics, callbacks)
-        result = TrainResult(trainer.model, vocab, trainer.vectors(), config, stats, trainer.noise, encoded, out,
+        result = TrainResult(trainer.model, vocab, trainer.vectors(copy=False), config, stats, trainer.noise, encoded, out,
                              hyperparameters=trainer.head.hyperparameters())
         if trainer.held_out is not None and is_main_process():
             centers, contexts = held_out_pairs(encoded, len(vocab), trainer.held_out, config.window, trainer.device,
@@ -230,16 +232,20 @@ def _fit_and_write(trainer: Trainer, out: str | None, work: str | None, callback
     return result
 
 
-EXPORT_FORMATS = ("word2vec-text", "word2vec-binary", "npy")
+#: word2vec text (fastText's .vec is the same format), word2vec binary, an npy folder, a static-embedding
+#: folder for sentence-transformers and model2vec (downstream.py), gensim's KeyedVectors
+EXPORT_FORMATS = ("word2vec-text", "fasttext-vec", "word2vec-binary", "npy", "static-embedding", "gensim-kv")
 EXPORT_VECTORS = ("input", "output", "sum")
 
 
 def export(source: str | os.PathLike, out: str | os.PathLike, format: str = "word2vec-text",
            vectors: str = "input") -> Vectors:
     """Write the vectors of a training output directory in ``format`` to ``out`` (a file; a folder
-    for npy). ``vectors``: the input (word) table u, the output (context) table v, or u + v; the
-    latter two come from the run's checkpoint. ``source`` may also be any vectors file or npy
-    folder when ``vectors="input"`` (a format conversion). Outputs are written atomically."""
+    for npy and static-embedding). ``vectors``: the input (word) vectors u, the output (context) table v, or
+    u + v; the latter two come from the run's checkpoint. ``source`` may also be any vectors file or npy
+    folder when ``vectors="input"`` (a format conversion). A subword model's n-gram rows go with its input
+    vectors (beside word2vec, .vec and npy files as ``<name>.subwords.npz``; inside gensim's FastTextKeyedVectors).
+    Outputs are written atomically."""
     if format not in EXPORT_FORMATS:
         raise W2VError(f"unknown export format {format!r}; choose one of: {', '.join(EXPORT_FORMATS)}")
     if vectors not in EXPORT_VECTORS:
@@ -252,13 +258,17 @@ def export(source: str | os.PathLike, out: str | os.PathLike, format: str = "wor
             raise W2VError(f"{source}: the {config.head} head's output table holds its tree's inner nodes, not "
                            f"context vectors of words; export --vectors input")
         with torch.no_grad():
-            matrix = model.output.weight + (model.input.weight if vectors == "sum" else 0)
+            matrix = model.output.weight + (model.word_vectors() if vectors == "sum" else 0)
         table = Vectors(vocab.words, matrix.numpy())
     out = os.fspath(out)
-    if format == "word2vec-text":
+    if format in ("word2vec-text", "fasttext-vec"):
         table.save_word2vec_text(out)
     elif format == "word2vec-binary":
         table.save_word2vec_binary(out)
+    elif format == "gensim-kv":
+        save_gensim_keyed_vectors(table, out)
+    elif format == "static-embedding":
+        save_static_embedding(table, out, _tokenizer_options(source))
     else:
         partial = out.rstrip(os.sep) + ".partial"
         shutil.rmtree(partial, ignore_errors=True)
@@ -267,9 +277,23 @@ def export(source: str | os.PathLike, out: str | os.PathLike, format: str = "wor
     return table
 
 
-def evaluate(vectors: Vectors | str | os.PathLike, benchmarks: Iterable[str | os.PathLike] = DEFAULT_BENCHMARKS) -> list[dict]:
+def _tokenizer_options(source: str | os.PathLike) -> TokenizerOptions:
+    """How the run in ``source`` split its corpus into words (its config.json); the defaults for a vectors file."""
+    summary = os.path.join(os.fspath(source), "config.json")
+    if not os.path.isfile(summary):
+        logging.getLogger(__name__).warning("%s is no training output: the tokenizer uses the default normalisation",
+                                            source)
+        return TokenizerOptions()
+    with open(summary, encoding="utf-8") as handle:
+        return TrainConfig.from_dict(json.load(handle)["config"]).tokenizer
+
+
+def evaluate(vectors: Vectors | str | os.PathLike, benchmarks: Iterable[str | os.PathLike] = DEFAULT_BENCHMARKS,
+             oov: str = "vocabulary") -> list[dict]:
     """Spearman rho of ``vectors`` on each benchmark (a file path or a shipped name such as
-    ``"simlex999"``): a list of ``{"benchmark", "spearman", "pairs", "covered"}``."""
+    ``"simlex999"``): a list of ``{"benchmark", "spearman", "pairs", "covered", ...}``. ``oov="subwords"``
+    also scores the pairs with words outside the vocabulary of a subword model (their n-grams' mean), and adds
+    the vocabulary pairs' own figures as ``"in_vocabulary"``."""
     if not isinstance(vectors, Vectors):
         vectors = load(vectors)
-    return [evaluate_similarity(vectors, load_similarity(b)) for b in benchmarks]
+    return [evaluate_similarity(vectors, load_similarity(b), oov) for b in benchmarks]

@@ -15,6 +15,7 @@ from . import api
 from .comparison import COMPARE_HOLDOUT, compare, results_table
 from .config import CORPUS, GROUPS, MODEL, TokenizerOptions, TrainConfig
 from .errors import W2VError
+from .eval.similarity import OOV_POLICIES
 from .heads import HEADS, constructor_arguments
 from .train.checkpoint import RESUMABLE_OVERRIDES
 
@@ -90,19 +91,22 @@ def _train(args: argparse.Namespace) -> None:
     print(f"trained {result.config.head}: {len(result.vocab)} words x {result.config.dim} dims, "
           f"{s.words:,.0f} corpus words in {s.seconds:.1f}s ({s.words_per_second:,.0f} words/s, "
           f"{s.pairs_per_second:,.0f} {examples}/s) on {s.device}, final loss {s.final_loss:.4f}")
-    print(f"wrote {args.out}/vectors.txt, vocab.tsv, config.json, metrics.jsonl, checkpoint.pt")
+    subwords = ", vectors.subwords.npz" if result.vectors.subwords is not None else ""
+    print(f"wrote {args.out}/vectors.txt{subwords}, vocab.tsv, config.json, metrics.jsonl, checkpoint.pt")
 
 
 def _evaluate(args: argparse.Namespace) -> None:
     vectors = api.load(args.vectors)
     similarity = args.benchmark or ([] if args.analogy else list(api.DEFAULT_BENCHMARKS))
-    for row in api.evaluate(vectors, similarity):
+    for row in api.evaluate(vectors, similarity, args.oov):
         if args.json:
             print(json.dumps(row))
-        else:
-            low, high = row["spearman_ci95"] or (float("nan"), float("nan"))
-            print(f"{row['benchmark']:<16} spearman {row['spearman']:7.4f} [{low:.3f}, {high:.3f}]   "
-                  f"pearson {row['pearson']:7.4f}   covered {row['covered']}/{row['pairs']}")
+            continue
+        print(f"{row['benchmark']:<16} {_correlation_line(row)}   covered {row['covered']}/{row['pairs']}"
+              + (" (with subword vectors)" if "in_vocabulary" in row else ""))
+        if "in_vocabulary" in row:
+            part = row["in_vocabulary"]
+            print(f"{'  in vocabulary':<16} {_correlation_line(part)}   covered {part['covered']}/{row['pairs']}")
     if args.diagnostics:
         geometry = api.embedding_geometry(vectors)
         if args.json:
@@ -131,6 +135,11 @@ def _evaluate(args: argparse.Namespace) -> None:
               f"covered {row['covered']}/{row['questions']} in the top {row['restrict']:,} words")
 
 
+def _correlation_line(row: dict) -> str:
+    low, high = row["spearman_ci95"] or (float("nan"), float("nan"))
+    return f"spearman {row['spearman']:7.4f} [{low:.3f}, {high:.3f}]   pearson {row['pearson']:7.4f}"
+
+
 def _accuracy(part: dict) -> str:
     return "   n/a" if part["accuracy"] is None else f"{part['accuracy']:.4f}"
 
@@ -153,7 +162,7 @@ def _compare(args: argparse.Namespace) -> None:
 def _neighbors(args: argparse.Namespace) -> None:
     vectors = api.load(args.vectors)
     for word in args.words:
-        neighbours = vectors.most_similar(word.lower() if word.lower() in vectors else word, args.k)
+        neighbours = vectors.most_similar(word.lower() if vectors.covers(word.lower()) else word, args.k)
         print(f"{word}: " + ", ".join(f"{w} {s:.3f}" for w, s in neighbours))
 
 
@@ -206,6 +215,10 @@ def build_parser() -> argparse.ArgumentParser:
                           help="similarity file or shipped name (repeatable; default: wordsim353, simlex999, men3k)")
     evaluate.add_argument("--analogy", action="append", metavar="FILE",
                           help="questions-words file or shipped name (questions-words); repeatable")
+    evaluate.add_argument("--oov", choices=OOV_POLICIES, default="vocabulary",
+                          help="pairs with a word outside the vocabulary: left out (vocabulary), or scored with the "
+                               "mean of its character n-gram vectors (subwords; models trained with --subwords), "
+                               "reported beside the vocabulary pairs' figures")
     evaluate.add_argument("--analogy-method", choices=["3cosadd", "3cosmul"], default="3cosadd")
     evaluate.add_argument("--restrict", type=int, default=30000,
                           help="analogy answers among the N most frequent words (default 30000)")
@@ -219,12 +232,13 @@ def build_parser() -> argparse.ArgumentParser:
     neighbors.add_argument("words", nargs="+")
     neighbors.add_argument("-k", type=int, default=10)
     neighbors.set_defaults(run=_neighbors)
-    export = commands.add_parser("export", help="write vectors as word2vec text, word2vec binary or npy")
+    export = commands.add_parser("export", help="write vectors for other tools: word2vec text or binary, fastText "
+                                                "(.vec), npy, sentence-transformers / model2vec, gensim")
     export.add_argument("source", help="training output directory (or, for input vectors, any vectors file)")
     export.add_argument("--format", choices=api.EXPORT_FORMATS, default="word2vec-text")
     export.add_argument("--vectors", choices=api.EXPORT_VECTORS, default="input",
                         help="input (word) table, output (context) table, or their sum")
-    export.add_argument("--out", required=True, help="output file (a folder for npy)")
+    export.add_argument("--out", required=True, help="output file (a folder for npy and static-embedding)")
     export.set_defaults(run=_export)
     return parser
 

@@ -12,6 +12,7 @@ from .heads.distances import DISTANCES
 from .heads.triplet import MININGS
 from .model import MODELS
 from .sampling.pairs import PAIR_ORDERS
+from .subwords import DEFAULT_BUCKETS, Subwords
 
 DEFAULT_CORPUS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "gutenberg-mid.txt.xz")
 
@@ -59,6 +60,9 @@ class TrainConfig:
     head: str = option("negative-sampling", cli=False)  # (train --head and compare --heads name it)
     model: str = option("skipgram", "skipgram: predict each context word from the centre word; cbow: predict the "
                         "centre word from the mean of its window's context words", choices=MODELS)
+    subwords: str = option("0", "character n-grams of MIN to MAX characters in each word's input vector, the mean "
+                           "of the word's row and its n-grams' (fastText: 3-6); 0: none", metavar="MIN-MAX")
+    buckets: int = option(DEFAULT_BUCKETS, "hash buckets (rows) of the character n-grams of --subwords")
     dim: int = option(100, "vector dimension d")
     window: int = option(5, "largest window b: contexts within b words of the centre (word2vec's dynamic window)")
     negatives: int = option(5, "noise words per positive (K)", metavar="K")
@@ -129,7 +133,7 @@ class TrainConfig:
 
         _check_choices(self)
         positive_ints = ("dim", "window", "epochs", "batch_size", "min_count", "max_vocab", "softmax_chunk",
-                         "chunk_tokens", "checkpoint_every", "average_every", "threads")
+                         "chunk_tokens", "checkpoint_every", "average_every", "threads", "buckets")
         for name in positive_ints:
             if getattr(self, name) is not None and int(getattr(self, name)) < 1:
                 raise W2VError(f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
@@ -145,10 +149,15 @@ class TrainConfig:
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise W2VError(f"device must be auto, cpu or cuda, not {self.device!r}")
         self.tokenizer.validate()
+        self.subword_units()
         head = build_head(self.head, self)  # an unknown head, or one of its options out of range, is an error here
         if self.model not in head.models:
             raise W2VError(f"the {self.head} head trains only {', '.join(head.models)}, not --model {self.model}: it "
                            "measures distances between two words' vectors, and a window's mean is no word's vector")
+
+    def subword_units(self) -> Subwords | None:
+        """The n-gram lengths and buckets of ``subwords``, or None without subwords."""
+        return Subwords.parse(self.subwords, self.buckets)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

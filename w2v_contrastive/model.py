@@ -6,6 +6,10 @@ input u_w of an example is one word's row (skip-gram) or the mean of a bag of ro
 context words), :meth:`SkipGram.lookup`. word2vec's initialisation: u uniform in [-0.5/d, 0.5/d], v = 0
 (``output_init="uniform"`` draws v like u). With ``tied=True`` there is one table and v_x = u_x, the
 single embedding network f of the metric-learning papers.
+With subwords (fastText, w2v_contrastive/subwords.py) the input table holds V word rows and then one row per
+n-gram hash bucket, and a word's vector is the mean of its own row and its n-grams' rows, wherever the model
+reads a word's input vector (the centre word, each of CBOW's context words, and with tied tables the
+scored contexts too): one bag of rows per word, :meth:`SkipGram.word_bags`.
 Tables are ``nn.Embedding(sparse=True)``, so a batch only touches the rows it uses.
 """
 
@@ -27,9 +31,10 @@ class SkipGram(nn.Module):
     vectors only have to learn log p(c | w) - log p(c) (the PMI) rather than a shared offset too."""
 
     def __init__(self, vocab_size: int, dim: int, output_bias: bool = False, log_prior: torch.Tensor | None = None,
-                 tied: bool = False, output_init: str = "zeros"):
+                 tied: bool = False, output_init: str = "zeros", subwords: torch.Tensor | None = None,
+                 buckets: int = 0):
         super().__init__()
-        self.input = nn.Embedding(vocab_size, dim, sparse=True)
+        self.input = nn.Embedding(vocab_size + buckets, dim, sparse=True)
         self.output = self.input if tied else nn.Embedding(vocab_size, dim, sparse=True)
         self.bias = nn.Embedding(vocab_size, 1, sparse=True) if output_bias else None
         nn.init.uniform_(self.input.weight, -0.5 / dim, 0.5 / dim)
@@ -40,10 +45,14 @@ class SkipGram(nn.Module):
         if self.bias is not None:
             with torch.no_grad():
                 self.bias.weight.copy_(log_prior.view(-1, 1) if log_prior is not None else torch.zeros(vocab_size, 1))
+        #: int64[V, R]: the input rows of each word, its own then its n-grams' (-1 after the last); None without
+        #: subwords (derived from the vocabulary, so not saved with the parameters)
+        self.register_buffer("subwords", subwords, persistent=False)
+        self.n_words = vocab_size
 
     @property
     def vocab_size(self) -> int:
-        return self.input.num_embeddings
+        return self.n_words
 
     @property
     def dim(self) -> int:
@@ -56,8 +65,9 @@ class SkipGram(nn.Module):
     def lookup(self, inputs: torch.Tensor, contexts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(u: float[B, d], v_c: float[..., d], b_c: float[...], zeros without a bias).
 
-        ``inputs``: int64[B] words, whose rows u_w are the inputs (skip-gram), or int64[B, R] bags of rows
-        with -1 where a bag has fewer, whose mean is the input (:func:`bag_mean`; CBOW's windows).
+        ``inputs``: int64[B] words, whose rows u_w are the inputs (skip-gram), or int64[B, R] bags of words
+        with -1 where a bag has fewer, whose mean is the input (:func:`bag_mean`; CBOW's windows); with subwords
+        each word stands for its bag of rows (:meth:`input_bags`).
         One embedding call per table and step (for tied tables, one call for words and contexts
         together): each table then gets one sparse gradient, which autograd does not have to merge
         (merging two sparse gradients densifies the table)."""
@@ -65,13 +75,49 @@ class SkipGram(nn.Module):
             bias = torch.zeros(contexts.shape, dtype=self.output.weight.dtype, device=contexts.device)
         else:
             bias = self.bias(contexts).squeeze(-1)
-        rows = bag_rows(inputs)
+        input_bags, context_rows = self.input_bags(inputs), self.context_rows(contexts)
         if self.tied:
-            both = self.input(torch.cat([rows.reshape(-1), contexts.reshape(-1)]))
-            u, v = both[: rows.numel()].view(*rows.shape, -1), both[rows.numel():].view(*contexts.shape, -1)
+            rows = [bag_rows(input_bags), bag_rows(context_rows)]
+            both = self.input(torch.cat([r.reshape(-1) for r in rows]))
+            u, v = both[: rows[0].numel()].view(*rows[0].shape, -1), both[rows[0].numel():].view(*rows[1].shape, -1)
         else:
-            u, v = self.input(rows), self.output(contexts)
-        return bag_mean(u, inputs), v, bias
+            u, v = self.input(bag_rows(input_bags)), self.output(context_rows)
+        return (*self.compose(u, v, input_bags, context_rows), bias)
+
+    def word_bags(self, words: torch.Tensor) -> torch.Tensor:
+        """int64[..., R]: the input rows of ``words`` (int64[...], -1 where absent): each word's own row and its
+        n-grams' rows, -1 after the last (and for absent words). Only with subwords."""
+        return self.subwords[words.clamp(min=0)].masked_fill_((words < 0).unsqueeze(-1), -1)
+
+    def input_bags(self, inputs: torch.Tensor) -> torch.Tensor:
+        """What the input vector h of each example is the mean of: ``inputs`` as they are without subwords
+        (int64[B] words, or int64[B, R] bags of words); with subwords int64[B, R'], all the rows of the words of
+        each example's input together (CBOW: of every context word; fastText's mean over them)."""
+        if self.subwords is None:
+            return inputs
+        return self.word_bags(inputs).flatten(1)
+
+    def context_rows(self, contexts: torch.Tensor) -> torch.Tensor:
+        """The rows of the scored ``contexts``: themselves, or with subwords and tied tables (where v_x is x's word
+        vector, the mean of its rows) their bags int64[..., R]."""
+        return self.word_bags(contexts) if self.tied and self.subwords is not None else contexts
+
+    def compose(self, u: torch.Tensor, v: torch.Tensor, input_bags: torch.Tensor, context_rows: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(h float[B, d], v_x float[..., d]) from the looked-up rows of :meth:`input_bags` and :meth:`context_rows`."""
+        if self.tied and self.subwords is not None:
+            v = bag_mean(v, context_rows)
+        return bag_mean(u, input_bags), v
+
+    def word_vectors(self) -> torch.Tensor:
+        """float[V, d], the exported word vectors: the input rows, or with subwords the mean of each word's rows
+        (fastText's composed vectors)."""
+        with torch.no_grad():
+            if self.subwords is None:
+                return self.input.weight.detach().clone()
+            present = self.subwords >= 0
+            offsets = torch.cat([present.new_zeros(1, dtype=torch.int64), present.sum(1).cumsum(0)[:-1]])
+            return nn.functional.embedding_bag(self.subwords[present], self.input.weight, offsets, mode="mean")
 
     def log_partition(self, u: torch.Tensor, chunk: int | None = None) -> torch.Tensor:
         """log Z(w) = log sum_v exp s(w, v) over the whole vocabulary -> float[B].
@@ -84,19 +130,19 @@ class SkipGram(nn.Module):
         return ChunkedLogPartition.apply(u, self.output.weight, bias, chunk or default_chunk(u))
 
 
-def bag_rows(inputs: torch.Tensor) -> torch.Tensor:
-    """The input-table rows to read for ``inputs`` (int64[B] words, or int64[B, R] bags with -1 where a
+def bag_rows(bags: torch.Tensor) -> torch.Tensor:
+    """The table rows to read for ``bags`` (int64[B] one row each, or int64[..., R] bags with -1 where a
     row is absent): absent rows read row 0, which :func:`bag_mean` then leaves out."""
-    return inputs.clamp(min=0) if inputs.dim() > 1 else inputs
+    return bags.clamp(min=0) if bags.dim() > 1 else bags
 
 
-def bag_mean(rows: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
-    """The input vectors h (float[B, d]) of the looked-up ``rows`` of ``inputs``: the rows themselves for
-    one word per input (rows float[B, d], inputs int64[B]); for bags (rows float[B, R, d], inputs
-    int64[B, R], -1 where absent) the mean of each bag's present rows, with :class:`BagMean`'s backward."""
-    if inputs.dim() == 1:
+def bag_mean(rows: torch.Tensor, bags: torch.Tensor) -> torch.Tensor:
+    """The vectors (float[..., d]) of the looked-up ``rows`` of ``bags``: the rows themselves for one row per
+    example (rows float[B, d], bags int64[B]); for bags (rows float[..., R, d], bags int64[..., R], -1 where
+    absent) the mean of each bag's present rows, with :class:`BagMean`'s backward."""
+    if bags.dim() == 1:
         return rows
-    return BagMean.apply(rows, (inputs >= 0).to(rows.dtype))
+    return BagMean.apply(rows, (bags >= 0).to(rows.dtype))
 
 
 class BagMean(torch.autograd.Function):
@@ -109,12 +155,12 @@ class BagMean(torch.autograd.Function):
     @staticmethod
     def forward(ctx, rows: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(present)
-        return (rows * present.unsqueeze(-1)).sum(1) / present.sum(1, keepdim=True).clamp(min=1)
+        return (rows * present.unsqueeze(-1)).sum(-2) / present.sum(-1, keepdim=True).clamp(min=1)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         (present,) = ctx.saved_tensors
-        return grad.unsqueeze(1) * present.unsqueeze(-1), None
+        return grad.unsqueeze(-2) * present.unsqueeze(-1), None
 
 
 #: on a CPU, a chunk of scores of about this many floats (1 MB) stays in the cores' caches through the

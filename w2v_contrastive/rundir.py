@@ -123,7 +123,7 @@ def load_model(path: str | os.PathLike) -> tuple[SkipGram, Vocabulary, TrainConf
         raise W2VError(f"{file}: not a readable checkpoint ({type(exc).__name__})") from None
     config = TrainConfig.from_dict(checkpoint["config"])
     vocab = Vocabulary(checkpoint["words"], np.array(checkpoint["counts"], dtype=np.int64))
-    model = build_model(dataclasses.replace(config, output_bias="bias.weight" in checkpoint["model"]), len(vocab),
+    model = build_model(dataclasses.replace(config, output_bias="bias.weight" in checkpoint["model"]), vocab.words,
                         build_head(config.head, config))
     model.load_state_dict(checkpoint["model"])
     return model, vocab, config

@@ -7,34 +7,94 @@
   the same header line, then per word its UTF-8 bytes, a space, dim little-endian float32 values
   and a newline.
 - npy: a folder with ``vectors.npy`` (float32[V, dim]) and ``vocab.txt`` (one word per line, row order).
+
+Vectors trained with subwords also carry their character n-gram rows (:class:`SubwordVectors`), which give a
+vector to any word, in the vocabulary or not. Each of the formats above then has a companion file beside it,
+``<name>.subwords.npz`` (``vectors.txt`` -> ``vectors.subwords.npz``, ``model.vec`` -> ``model.subwords.npz``),
+which the loaders here pick up: fastText's ``.vec`` is the word2vec text format, so a ``.vec`` and its
+companion are a subword model without fastText's ``.bin``.
 """
 
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import W2VError
 from .fileio import atomic_write
+from .subwords import Subwords
+
+if TYPE_CHECKING:
+    import torch
+
+
+class SubwordVectors:
+    """The character n-gram rows of a subword model (w2v_contrastive/subwords.py): ``ngrams`` float32[buckets, d],
+    and ``word_rows`` float32[V, d], the vocabulary words' own rows before the mean with their n-grams (what
+    gensim's ``FastTextKeyedVectors.vectors_vocab`` holds)."""
+
+    def __init__(self, units: Subwords, ngrams: np.ndarray, word_rows: np.ndarray):
+        self.units, self.ngrams, self.word_rows = units, ngrams, word_rows
+
+    def compose(self, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(float32[N, d] the mean of each word's n-gram rows, bool[N] whether it has any; zeros where not)."""
+        buckets, counts = self.units.buckets_of(words)
+        sums = np.zeros((len(words), self.ngrams.shape[1]), dtype=np.float64)
+        for column in range(buckets.shape[1]):  # (one column of the buckets at a time: no [N, R, d] block)
+            has = buckets[:, column] >= 0
+            sums[has] += self.ngrams[buckets[has, column]]
+        return (sums / np.maximum(counts, 1)[:, None]).astype(np.float32), counts > 0
+
+    def save(self, path: str) -> None:
+        with atomic_write(path, "wb") as handle:
+            np.savez(handle, min_n=self.units.min_n, max_n=self.units.max_n, buckets=self.units.buckets,
+                     ngrams=self.ngrams, word_rows=self.word_rows)
+
+    @classmethod
+    def load(cls, path: str, words: int, dim: int) -> "SubwordVectors":
+        """The companion file ``path`` of vectors of ``words`` words and ``dim`` dimensions."""
+        try:
+            with np.load(path, allow_pickle=False) as saved:
+                units = Subwords(int(saved["min_n"]), int(saved["max_n"]), int(saved["buckets"]))
+                ngrams, word_rows = saved["ngrams"], saved["word_rows"]
+        except (OSError, ValueError, KeyError) as exc:
+            raise W2VError(f"{path}: not a subword vectors file ({type(exc).__name__}: {exc})") from None
+        if ngrams.shape != (units.buckets, dim) or word_rows.shape != (words, dim):
+            raise W2VError(f"{path}: holds n-grams {ngrams.shape} and word rows {word_rows.shape}, which do not fit "
+                           f"{words} vectors of {dim} dims beside it")
+        return cls(units, ngrams, word_rows)
+
+
+def subword_file(path: str | os.PathLike) -> str:
+    """The companion file of the vectors file ``path`` that holds their n-gram rows."""
+    return os.path.splitext(os.fspath(path))[0] + ".subwords.npz"
 
 
 class Vectors:
-    """``matrix[i]`` (float32[V, d]) is the vector of ``words[i]``."""
+    """``matrix[i]`` (float32[V, d]) is the vector of ``words[i]``; with ``subwords``, words outside the
+    vocabulary have vectors too (the mean of their n-gram rows)."""
 
-    def __init__(self, words: list[str], matrix: np.ndarray):
+    def __init__(self, words: list[str], matrix: np.ndarray, subwords: SubwordVectors | None = None):
         self.words = list(words)
         self.matrix = np.ascontiguousarray(matrix, dtype=np.float32)
         self.index = {word: i for i, word in enumerate(self.words)}
         if len(self.index) != len(self.words):
             raise W2VError("duplicate words in the vocabulary")
+        self.subwords = subwords
         self._unit: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.words)
 
     def __contains__(self, word: str) -> bool:
+        """Whether ``word`` is in the vocabulary (see :meth:`covers` for words with subword vectors)."""
         return word in self.index
+
+    def covers(self, word: str) -> bool:
+        """Whether ``word`` has a vector: it is in the vocabulary, or has character n-grams (subword models)."""
+        return word in self.index or (self.subwords is not None and bool(self.subwords.compose([word])[1][0]))
 
     def __repr__(self) -> str:
         return f"Vectors({len(self)} words, dim {self.dim})"
@@ -47,8 +107,7 @@ class Vectors:
     def unit(self) -> np.ndarray:
         """Rows scaled to unit length (zero rows stay zero)."""
         if self._unit is None:
-            norms = np.linalg.norm(self.matrix, axis=1, keepdims=True)
-            self._unit = self.matrix / np.where(norms == 0, 1.0, norms)
+            self._unit = unit_rows(self.matrix)
         return self._unit
 
     def _row(self, word: str) -> int:
@@ -57,17 +116,36 @@ class Vectors:
         except KeyError:
             raise W2VError(f"word {word!r} is not in the vocabulary") from None
 
+    def vectors_of(self, words: list[str]) -> np.ndarray:
+        """float32[N, d]: each word's vector, its row or (subword models) the mean of its n-gram rows. A word with
+        neither is a W2VError."""
+        out = np.empty((len(words), self.dim), dtype=np.float32)
+        outside = [i for i, word in enumerate(words) if word not in self.index]
+        inside = [i for i in range(len(words)) if words[i] in self.index]
+        out[inside] = self.matrix[[self.index[words[i]] for i in inside]]
+        if outside:
+            if self.subwords is None:
+                raise W2VError(f"word {words[outside[0]]!r} is not in the vocabulary")
+            composed, has = self.subwords.compose([words[i] for i in outside])
+            if not has.all():
+                raise W2VError(f"word {words[outside[int(np.argmin(has))]]!r} is not in the vocabulary and has no "
+                               f"character n-grams of {self.subwords.units.min_n}-{self.subwords.units.max_n}")
+            out[outside] = composed
+        return out
+
     def vector(self, word: str) -> np.ndarray:
-        return self.matrix[self._row(word)]
+        return self.vectors_of([word])[0]
 
     def similarity(self, first: str, second: str) -> float:
         """Cosine similarity of two words."""
-        return float(self.unit[self._row(first)] @ self.unit[self._row(second)])
+        a, b = unit_rows(self.vectors_of([first, second]))
+        return float(a @ b)
 
     def most_similar(self, word: str, k: int = 10) -> list[tuple[str, float]]:
-        """The k words of highest cosine similarity to ``word`` (excluding itself)."""
-        row = self._row(word)
-        return self._top(self.unit @ self.unit[row], k, [row])
+        """The k vocabulary words of highest cosine similarity to ``word`` (excluding itself); a word outside the
+        vocabulary of a subword model is its n-grams' mean."""
+        query = unit_rows(self.vectors_of([word]))[0]
+        return self._top(self.unit @ query, k, [self.index[word]] if word in self.index else [])
 
     def analogy(self, a: str, b: str, c: str, k: int = 10) -> list[tuple[str, float]]:
         """"a is to b as c is to ?": the k words d of highest cos(d, b - a + c) on unit vectors
@@ -76,6 +154,14 @@ class Vectors:
         target = self.unit[rows[1]] - self.unit[rows[0]] + self.unit[rows[2]]
         return self._top(self.unit @ (target / max(np.linalg.norm(target), 1e-12)), k, rows)
 
+    def to_torch(self, freeze: bool = True) -> "tuple[torch.nn.Embedding, dict[str, int]]":
+        """(a ``torch.nn.Embedding`` whose row i is ``words[i]``'s vector, trainable unless ``freeze``; the
+        vocabulary, word -> row). The weights are a copy."""
+        import torch
+
+        weight = torch.from_numpy(self.matrix.copy())
+        return torch.nn.Embedding.from_pretrained(weight, freeze=freeze), dict(self.index)
+
     def _top(self, sims: np.ndarray, k: int, excluded: list[int]) -> list[tuple[str, float]]:
         sims[excluded] = -np.inf
         top = np.argpartition(-sims, min(k, len(sims) - 1))[:k]
@@ -83,6 +169,7 @@ class Vectors:
         return [(self.words[i], float(sims[i])) for i in top if np.isfinite(sims[i])]
 
     def save_word2vec_text(self, path: str | os.PathLike) -> None:
+        self._save_subwords(path)
         with atomic_write(path) as handle:
             handle.write(f"{len(self)} {self.dim}\n")
             for word, row in zip(self.words, self.matrix):
@@ -114,10 +201,11 @@ class Vectors:
                 words.append(parts[0])
             if len(words) != count:
                 raise W2VError(f"{path}: header promises {count} vectors, the file holds {len(words)}")
-        return cls(words, matrix)
+        return cls._with_subwords(path, words, matrix)
 
 
     def save_word2vec_binary(self, path: str | os.PathLike) -> None:
+        self._save_subwords(path)
         little_endian = self.matrix.astype("<f4")
         with atomic_write(path, "wb") as handle:
             handle.write(f"{len(self)} {self.dim}\n".encode())
@@ -151,11 +239,25 @@ class Vectors:
         rest = data[position:].lstrip(b"\n")
         if rest:
             raise W2VError(f"{path}: {len(rest)} bytes after the {count} vectors the header promises")
-        return cls(words, matrix)
+        return cls._with_subwords(path, words, matrix)
+
+    def _save_subwords(self, path: str | os.PathLike) -> None:
+        """Write the n-gram rows beside the vectors file ``path``, or remove a companion left by an earlier file."""
+        if self.subwords is not None:
+            self.subwords.save(subword_file(path))
+        elif os.path.exists(subword_file(path)):
+            os.unlink(subword_file(path))
+
+    @classmethod
+    def _with_subwords(cls, path: str, words: list[str], matrix: np.ndarray) -> "Vectors":
+        companion = subword_file(path)
+        subwords = SubwordVectors.load(companion, *matrix.shape) if os.path.exists(companion) else None
+        return cls(words, matrix, subwords)
 
     def save_npy(self, directory: str | os.PathLike) -> None:
         """``directory/vectors.npy`` and ``directory/vocab.txt``, each written atomically."""
         directory = os.fspath(directory)
+        self._save_subwords(os.path.join(directory, "vectors.npy"))
         with atomic_write(os.path.join(directory, "vectors.npy"), "wb") as handle:
             np.save(handle, self.matrix)
         with atomic_write(os.path.join(directory, "vocab.txt")) as handle:
@@ -178,7 +280,13 @@ class Vectors:
             raise W2VError(f"{vocab_path}: no such file (an npy export needs vectors.npy and vocab.txt)") from None
         if matrix.ndim != 2 or matrix.shape[0] != len(words):
             raise W2VError(f"{directory}: vectors.npy has shape {matrix.shape} but vocab.txt lists {len(words)} words")
-        return cls(words, matrix)
+        return cls._with_subwords(matrix_path, words, matrix)
+
+
+def unit_rows(matrix: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero)."""
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.where(norms == 0, 1.0, norms)
 
 
 def _read_bytes(path: str) -> bytes:

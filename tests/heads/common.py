@@ -21,6 +21,8 @@ V, DIM, B, K = 12, 5, 6, 4
 WORDS = [0, 1, 2, 3, 3, 5]
 CONTEXTS = [1, 0, 4, 4, 7, 2]  # a repeated context: its other occurrence is no negative for in-batch heads
 NOISE_SEED = 123
+#: the vocabulary's words (their character n-grams are the rows of a subword model)
+VOCAB = [f"word{i}" for i in range(V)]
 
 
 def head_module(name: str):
@@ -46,7 +48,7 @@ def head_and_reference(name: str, geometry: str = "untied", seed: int = 0, **set
     config = TrainConfig(**{"head": name, "dim": DIM, "negatives": K, "geometry": geometry, **settings})
     head = build_head(name, config)
     head.use_vocabulary(COUNTS)
-    model = build_model(config, V, head)
+    model = build_model(config, VOCAB, head)
     for parameter in model.parameters():
         torch.nn.init.normal_(parameter)
     noise = noise_distribution()
@@ -57,7 +59,7 @@ def head_and_reference(name: str, geometry: str = "untied", seed: int = 0, **set
     loss.sum().backward()
     grads = [p.grad.to_dense().clone() for p in model.parameters()]
 
-    reference_model = build_model(config, V, head)
+    reference_model = build_model(config, VOCAB, head)
     reference_model.load_state_dict(model.state_dict())
     generator = torch.Generator().manual_seed(NOISE_SEED)
     request = head.request
@@ -92,7 +94,7 @@ def collapsed(name: str, value: torch.Tensor):
     config = TrainConfig(head=name, dim=DIM, negatives=K, output_bias=False, geometry="untied")
     head = build_head(name, config)
     head.use_vocabulary(torch.ones(V).numpy())
-    model = build_model(config, V, head)
+    model = build_model(config, VOCAB, head)
     with torch.no_grad():
         model.input.weight.copy_(value.expand(V, DIM))
         model.output.weight.copy_(value.expand(V, DIM))

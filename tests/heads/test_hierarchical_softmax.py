@@ -62,7 +62,7 @@ def test_the_model_is_normalised_over_the_vocabulary():
     config = TrainConfig(head="hierarchical-softmax", dim=5, output_bias=True)
     head = build_head("hierarchical-softmax", config)
     head.use_vocabulary(COUNTS)
-    model = build_model(config, len(COUNTS), head)
+    model = build_model(config, [str(i) for i in range(len(COUNTS))], head)
     for parameter in model.parameters():
         torch.nn.init.normal_(parameter)
     vocab = len(COUNTS)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import pearsonr, rankdata, spearmanr
 
-from ..vectors import Vectors
+from ..errors import W2VError
+from ..vectors import Vectors, unit_rows
 from .benchmarks import SimilarityBenchmark
 
 BOOTSTRAP_RESAMPLES = 1000
@@ -27,23 +28,42 @@ def spearman_bootstrap_ci(human: np.ndarray, model: np.ndarray, resamples: int =
     return float(low), float(high)
 
 
-def evaluate_similarity(vectors: Vectors, benchmark: SimilarityBenchmark) -> dict:
-    """Spearman rho over the pairs whose two words are known; reports covered/total, never hides OOV.
+#: how pairs with a word outside the vocabulary are treated: left out, or (subword models) given the mean of
+#: the word's character n-gram vectors
+OOV_POLICIES = ("vocabulary", "subwords")
+
+
+def evaluate_similarity(vectors: Vectors, benchmark: SimilarityBenchmark, oov: str = "vocabulary") -> dict:
+    """Spearman rho over the pairs whose two words have vectors; reports covered/total, never hides OOV.
 
     Returns ``{"benchmark", "spearman", "pairs", "covered", "pearson", "spearman_ci95"}``; the
-    correlations are NaN (and the interval None) below 3 covered pairs.
+    correlations are NaN (and the interval None) below 3 covered pairs. ``oov="vocabulary"`` scores the pairs
+    of two vocabulary words; ``oov="subwords"`` also those whose words a subword model composes from their
+    n-grams, and adds ``"in_vocabulary"``: the same figures over the vocabulary pairs alone.
     """
-    known = [(a, b, s) for a, b, s in benchmark.pairs if a in vectors and b in vectors]
+    if oov not in OOV_POLICIES:
+        raise W2VError(f"oov must be one of {', '.join(OOV_POLICIES)}, not {oov!r}")
+    if oov == "subwords" and vectors.subwords is None:
+        raise W2VError("these vectors were trained without subwords: no vectors for words outside the vocabulary "
+                       "(train with --subwords MIN-MAX, or evaluate with --oov vocabulary)")
+    in_vocabulary = [(a, b, s) for a, b, s in benchmark.pairs if a in vectors and b in vectors]
+    row = {"benchmark": benchmark.name, "pairs": len(benchmark.pairs), **_correlations(vectors, in_vocabulary)}
+    if oov == "subwords":
+        covered = [(a, b, s) for a, b, s in benchmark.pairs if vectors.covers(a) and vectors.covers(b)]
+        row = {**row, **_correlations(vectors, covered), "in_vocabulary": _correlations(vectors, in_vocabulary)}
+    return row
+
+
+def _correlations(vectors: Vectors, known: list[tuple[str, str, float]]) -> dict:
+    """{"spearman", "pearson", "spearman_ci95", "covered"} of the cosines of the ``known`` pairs."""
     rho = pearson = float("nan")
     interval = None
     if len(known) >= 3:
-        unit = vectors.unit
-        first = np.array([vectors.index[a] for a, _, _ in known])
-        second = np.array([vectors.index[b] for _, b, _ in known])
-        cosines = (unit[first] * unit[second]).sum(1).astype(np.float64)
+        first = unit_rows(vectors.vectors_of([a for a, _, _ in known]))
+        second = unit_rows(vectors.vectors_of([b for _, b, _ in known]))
+        cosines = (first * second).sum(1).astype(np.float64)
         human = np.array([s for _, _, s in known], dtype=np.float64)
         rho = float(spearmanr(human, cosines).statistic)
         pearson = float(pearsonr(human, cosines).statistic)
         interval = list(spearman_bootstrap_ci(human, cosines))
-    return {"benchmark": benchmark.name, "spearman": rho, "pairs": len(benchmark.pairs), "covered": len(known),
-            "pearson": pearson, "spearman_ci95": interval}
+    return {"spearman": rho, "covered": len(known), "pearson": pearson, "spearman_ci95": interval}

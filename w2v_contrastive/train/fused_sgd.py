@@ -6,7 +6,8 @@ For heads that score each pair (w, c) against its own row of candidates x_0 = c,
 :meth:`~w2v_contrastive.heads.Head.fused_row_loss`, one numba kernel does, for each example of the
 batch, what word2vec.c and gensim do:
 
-    h = u_w, or the mean of the window's rows u_r (CBOW)
+    h = the mean of the input's rows u_r: the word's (skip-gram) or the window's words' (CBOW), each word
+        with its n-grams' rows when it has subwords
     x_1..x_K ~ Q                              (Walker's alias tables, drawn in the kernel; or c's path)
     s_k = h . v_{x_k} + b_{x_k}              (read from the tables, nothing gathered)
     loss, g = row_loss(s, log Q(x), hit)      (the head's math: g_k = dL/ds_k)
@@ -64,10 +65,12 @@ def _compile_step(row_loss):
     draw = compiled_noise_draw()
 
     @njit(parallel=True, fastmath=True)
-    def fused_step(word_table, context_table, bias, log_q_table, accept, alias, tree_nodes, tree_codes, tree_lengths,
-                   inputs, targets, negatives, seed, lr, n_slices, losses):
+    def fused_step(word_table, input_rows, context_table, bias, log_q_table, accept, alias, tree_nodes, tree_codes,
+                   tree_lengths, inputs, targets, negatives, seed, lr, n_slices, losses):
         n_examples, bag = inputs.shape
         dim = context_table.shape[1]
+        subwords = input_rows.shape[0] > 0  # (without subwords a word's one row is its id)
+        n_rows = input_rows.shape[1] if subwords else 1
         width = max(negatives + 1, tree_nodes.shape[1])
         for part in prange(n_slices):  # one contiguous slice of the (shuffled) examples per thread
             candidates = np.empty(width, dtype=np.int64)
@@ -79,12 +82,16 @@ def _compile_step(row_loss):
             h_step = np.empty(dim, dtype=np.float32)
             total = 0.0
             for b in range(part * n_examples // n_slices, (part + 1) * n_examples // n_slices):
-                present = 0  # h = the mean of the input's rows (one word for skip-gram; CBOW's window)
+                present = 0  # h = the mean of the input words' rows (each word's own, then its n-grams')
                 h[:] = 0.0
                 for r in range(bag):
-                    if inputs[b, r] >= 0:
+                    word = inputs[b, r]  # (-1: absent)
+                    for j in range(n_rows if word >= 0 else 0):
+                        row = input_rows[word, j] if subwords else word
+                        if row < 0:
+                            break
                         present += 1
-                        h += word_table[inputs[b, r]]
+                        h += word_table[row]
                 if present == 0:
                     continue
                 if present > 1:
@@ -125,8 +132,12 @@ def _compile_step(row_loss):
                     if bias.shape[0]:
                         bias[candidates[k]] -= g
                 for r in range(bag):  # every input row takes the whole step (word2vec's CBOW update)
-                    if inputs[b, r] >= 0:
-                        u = word_table[inputs[b, r]]
+                    word = inputs[b, r]  # (-1: absent)
+                    for j in range(n_rows if word >= 0 else 0):
+                        row = input_rows[word, j] if subwords else word
+                        if row < 0:
+                            break
+                        u = word_table[row]
                         for d in range(dim):
                             u[d] -= h_step[d]
             losses[part] = total
@@ -147,6 +158,9 @@ class FusedSkipGramSGD:
         self.negatives = head.request.negatives
         self.noise = noise
         self.word_table = model.input.weight.detach().numpy()
+        #: each word's input rows (its own, then its n-grams'); empty without subwords (a word's row is its id)
+        self.input_rows = (model.subwords.numpy() if model.subwords is not None
+                           else np.zeros((0, 0), dtype=np.int64))
         self.context_table = model.output.weight.detach().numpy()
         self.bias = (model.bias.weight.detach().numpy().reshape(-1) if model.bias is not None
                      else np.zeros(0, dtype=np.float32))
@@ -166,6 +180,7 @@ class FusedSkipGramSGD:
         return the summed loss. inputs: int64[B] words, or int64[B, R] bags (-1 padded); targets: int64[B]."""
         seed = np.uint64(torch.randint(0, 2**62, (), generator=generator).item())
         bags = (inputs if inputs.dim() > 1 else inputs.unsqueeze(1)).numpy()
-        self.kernel(self.word_table, self.context_table, self.bias, self.log_q, self.accept, self.alias, *self.tree,
-                    bags, targets.numpy(), self.negatives, seed, np.float32(lr), self.slices, self.losses)
+        self.kernel(self.word_table, self.input_rows, self.context_table, self.bias, self.log_q, self.accept,
+                    self.alias, *self.tree, bags, targets.numpy(), self.negatives, seed, np.float32(lr), self.slices,
+                    self.losses)
         return float(self.losses.sum())

@@ -147,18 +147,23 @@ def model_shape(config: TrainConfig, head: Head) -> tuple[bool, bool]:
     if output_bias and not head.takes_output_bias:
         raise W2VError(f"the {head.name} head measures distances between vectors; it takes no --output-bias")
     tied = (config.geometry or head.default_geometry) == "tied"
+    if tied and head.request.full_vocabulary and config.subword_units() is not None:
+        raise W2VError(f"the {head.name} head scores every word's context vector, and with --subwords and tied "
+                       "tables each is a mean over its n-grams: use --geometry untied")
     if tied and not head.scores_words:
         raise W2VError(f"the {head.name} head keeps its own rows in the output table, not context vectors: it cannot "
                        "be tied to the word vectors (--geometry tied)")
     return output_bias, tied
 
 
-def build_model(config: TrainConfig, vocab_size: int, head: Head, log_prior: torch.Tensor | None = None) -> SkipGram:
-    """The skip-gram model ``config`` and ``head`` describe (on the CPU; the caller moves it)."""
+def build_model(config: TrainConfig, words: list[str], head: Head, log_prior: torch.Tensor | None = None) -> SkipGram:
+    """The model ``config`` and ``head`` describe for the vocabulary ``words`` (on the CPU; the caller moves it)."""
     output_bias, tied = model_shape(config, head)
     log_prior = log_prior if head.scores_words else None  # (a tree node's bias starts at 0)
-    return SkipGram(vocab_size, config.dim, output_bias=output_bias, log_prior=log_prior, tied=tied,
-                    output_init=head.output_init)
+    subwords = config.subword_units()
+    rows = None if subwords is None else torch.from_numpy(subwords.input_rows(words))
+    return SkipGram(len(words), config.dim, output_bias=output_bias, log_prior=log_prior, tied=tied,
+                    output_init=head.output_init, subwords=rows, buckets=0 if subwords is None else subwords.buckets)
 
 
 def dense_gradient_names(model: SkipGram, head: Head) -> set[str]:

@@ -21,7 +21,7 @@ import torch
 
 from ..heads import Head, score_batch
 from ..heads.base import draw_candidates, score_rows
-from ..model import SkipGram, bag_mean, bag_rows
+from ..model import SkipGram, bag_rows
 from ..sampling.noise import NoiseDistribution
 from ..sampling.pairs import PairBatch
 from .distributed import Distributed
@@ -90,7 +90,8 @@ class RowStep:
         u = U[w], v = V[x], b = bias[x]           (gathered rows: leaves of a small autograd graph)
         L = sum_b head(scores(h(u), v, b))_b       (fp32 scores; the head's own formula)
 
-    where h(u) is u, or the mean of a bag's rows (CBOW's window; :func:`~w2v_contrastive.model.bag_mean`).
+    where h(u) is u, or the mean of a bag's rows (CBOW's window, a word's subword rows;
+    :meth:`~w2v_contrastive.model.SkipGram.compose`).
 
     and the row gradients dL/du, dL/dv, dL/db go to ``update`` (:class:`RowSGD` or :class:`RowAdam`), one
     call per table (a tied model's word and context rows together), which is what the autograd step
@@ -110,14 +111,15 @@ class RowStep:
         inputs, targets, mask = self._fixed_shape(batch.inputs, batch.targets)
         request, model = self.head.request, self.model
         candidates, noise_words = draw_candidates(self.noise, request, targets, self.generator)
+        input_bags, context_rows = model.input_bags(inputs), model.context_rows(candidates)
         # (a bag's absent rows read row 0 and get no gradient)
-        tables = [(model.input.weight, bag_rows(inputs)), (model.output.weight, candidates)]
+        tables = [(model.input.weight, bag_rows(input_bags)), (model.output.weight, bag_rows(context_rows))]
         if model.bias is not None:
             tables.append((model.bias.weight, candidates))
         rows = [table.detach()[words].requires_grad_() for table, words in tables]
         b = rows[2].squeeze(-1) if model.bias is not None else torch.zeros(candidates.shape, device=targets.device)
-        losses = self.head(score_rows(bag_mean(rows[0], inputs), rows[1], b, self.noise, request, inputs, targets,
-                                      noise_words))
+        u, v = model.compose(rows[0], rows[1], input_bags, context_rows)
+        losses = self.head(score_rows(u, v, b, self.noise, request, inputs, targets, noise_words))
         loss = (losses if mask is None else losses * mask).sum()
         grads = torch.autograd.grad(loss, rows)
         by_table: dict[int, tuple[torch.Tensor, list, list]] = {}  # (a tied model's two tables are one)

@@ -28,9 +28,11 @@ from ..corpus.cache import EncodedCorpus, words_digest
 from ..corpus.vocab import Vocabulary
 from ..errors import TrainingInterrupted
 from ..heads import build_head
+from ..model import SkipGram
 from ..sampling.noise import NoiseDistribution
 from ..sampling.pairs import PairStream, held_out_lines
-from ..vectors import Vectors
+from ..subwords import Subwords
+from ..vectors import SubwordVectors, Vectors
 from .callbacks import Callback
 from .checkpoint import StopSignals
 from .distributed import AGREE_EVERY, Distributed
@@ -92,7 +94,7 @@ class Trainer:
         self.head.to(self.device)
         self.head.use_vocabulary(vocab.counts, self.device)
         log_prior = torch.log(torch.tensor(vocab.counts / vocab.total, dtype=torch.float32))
-        self.model = build_model(config, len(vocab), self.head, log_prior).to(self.device)
+        self.model = build_model(config, vocab.words, self.head, log_prior).to(self.device)
         self.noise = NoiseDistribution(vocab.counts, config.alpha, self.device)
         if setup.step == "fused":
             kernel = FusedSkipGramSGD(self.model, self.head, self.noise, setup.threads, serial=config.deterministic)
@@ -119,9 +121,10 @@ class Trainer:
         self.main = distributed is None or distributed.is_main
         self.callbacks: list[Callback] = []
 
-    def vectors(self) -> Vectors:
-        """A copy of the current word vectors."""
-        return Vectors(self.vocab.words, self.model.input.weight.detach().float().cpu().numpy())
+    def vectors(self, copy: bool = True) -> Vectors:
+        """A copy of the current word vectors (with subwords, and of their n-gram rows; ``copy=False``: those rows
+        are the model's own, for vectors taken when training is over)."""
+        return trained_vectors(self.model, self.vocab.words, self.config.subword_units(), copy)
 
     # -- the training loop -------------------------------------------------------------------------
 
@@ -275,3 +278,14 @@ class Trainer:
         stats.optimizer, stats.batch_size, stats.step = setup.optimizer, setup.batch_size, setup.step
         stats.deterministic = self.config.deterministic
         return stats
+
+
+def trained_vectors(model: SkipGram, words: list[str], units: Subwords | None, copy: bool = True) -> Vectors:
+    """``model``'s word vectors (fastText's composed ones with subwords ``units``, and the n-gram rows, copied
+    unless not ``copy``: on a CPU the rows are then the model's own memory)."""
+    composed = model.word_vectors().float().cpu().numpy()
+    if units is None:
+        return Vectors(words, composed)
+    table = model.input.weight.detach().float().cpu().numpy()
+    ngrams, word_rows = table[len(words):], table[: len(words)]
+    return Vectors(words, composed, SubwordVectors(units, ngrams.copy() if copy else ngrams, word_rows.copy()))
