@@ -81,7 +81,7 @@ def test_every_head_trains_the_ngram_rows(small_corpus, name, settings):
     assert table.shape[0] == words + 3000 and table[words:].abs().max() > 0.5 / dim
     rows = result.model.subwords[7]
     np.testing.assert_allclose(result.vectors.vector(result.vocab.words[7]), table[rows[rows >= 0]].mean(0),
-                               rtol=1e-5, atol=1e-7)
+                               rtol=1e-5, atol=1e-6)
 
 
 def test_a_word_outside_the_vocabulary_is_the_mean_of_its_ngram_rows(subword_run):
@@ -91,7 +91,7 @@ def test_a_word_outside_the_vocabulary_is_the_mean_of_its_ngram_rows(subword_run
     assert word not in vectors and vectors.covers(word)
     buckets, count = vectors.subwords.units.buckets_of([word])
     expected = vectors.subwords.ngrams[buckets[0, : count[0]]].mean(0)
-    np.testing.assert_allclose(vectors.vector(word), expected, rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(vectors.vector(word), expected, rtol=1e-5, atol=1e-6)
     table = result.model.input.weight.detach().numpy()
     np.testing.assert_array_equal(vectors.subwords.ngrams, table[len(vectors):])
     # an unseen form finds its stem's words through their shared n-grams (measured: thinks 0.974, thinker 0.966)
