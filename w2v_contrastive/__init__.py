@@ -4,7 +4,7 @@ __version__ = "0.1.0"
 
 from .api import (DEFAULT_BENCHMARKS, Callback, TrainResult, embedding_geometry, evaluate, evaluate_analogies, export,
                   load_model, make_config, prepare_corpus, resume, train)
-from .comparison import compare
+from .comparison import compare, tune
 from .config import TokenizerOptions, TrainConfig
 from .corpus.cache import EncodedCorpus
 from .corpus.vocab import Vocabulary
@@ -16,5 +16,5 @@ from .vectors import Vectors, load
 __all__ = [
     "Callback", "DEFAULT_BENCHMARKS", "EncodedCorpus", "HEADS", "NoiseDistribution", "TokenizerOptions", "TrainConfig",
     "TrainResult", "Vectors", "Vocabulary", "W2VError", "compare", "embedding_geometry", "evaluate", "evaluate_analogies",
-    "export", "load", "load_model", "make_config", "prepare_corpus", "resume", "train",
+    "export", "load", "load_model", "make_config", "prepare_corpus", "resume", "train", "tune",
 ]

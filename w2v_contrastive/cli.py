@@ -12,8 +12,8 @@ import threading
 import typing
 
 from . import api
-from .comparison import COMPARE_HOLDOUT, compare, results_table
-from .config import CORPUS, GROUPS, MODEL, TokenizerOptions, TrainConfig
+from .comparison import COMPARE_HOLDOUT, compare, results_table, tune, tuning_table
+from .config import CORPUS, GROUPS, MODEL, TokenizerOptions, TrainConfig, scalar_type
 from .errors import W2VError
 from .eval.similarity import OOV_POLICIES
 from .heads import HEADS, constructor_arguments
@@ -53,10 +53,9 @@ def _add_setting(group, field: dataclasses.Field, kind: type, heads: list[str] |
             return
         group.add_argument(*flags, action="store_false" if default else "store_true", **options)
         return
-    value_type = next(t for t in (int, float, str) if t is kind or t in typing.get_args(kind))
     if default is not None:
         options["help"] += " (default: %(default)s)"
-    group.add_argument(*flags, type=value_type, default=default, choices=meta["choices"], metavar=meta["metavar"],
+    group.add_argument(*flags, type=scalar_type(kind), default=default, choices=meta["choices"], metavar=meta["metavar"],
                        **options)
 
 
@@ -150,6 +149,18 @@ def _compare(args: argparse.Namespace) -> None:
         seeds = [int(s) for s in args.seeds.split(",")]
     except ValueError:
         raise W2VError(f"--seeds takes comma-separated integers, not {args.seeds!r}") from None
+    if args.tune is not None:
+        results = tune(args.corpus, heads, args.out, args.tune, trials=args.trials, seeds=seeds,
+                       select_on=args.select_on, report_on=args.report_on, split_seed=args.split_seed,
+                       benchmarks=args.benchmark or (), cache_dir=args.cache_dir, text_column=args.text_column,
+                       on_trial=_print_trial, **_settings(args))
+        if results is not None:  # (None: a torchrun rank other than 0)
+            print(tuning_table(results), end="")
+            print(f"wrote {args.out}/results.json, results.md")
+        return
+    for name in ("trials", "select_on", "report_on"):
+        if getattr(args, name) is not None:
+            raise W2VError(f"--{name.replace('_', '-')} goes with --tune")
     results = compare(args.corpus, heads, args.out, seeds, benchmarks=args.benchmark or (),
                       analogies=args.analogy, eval_every_seconds=args.eval_every, tensorboard=args.tensorboard,
                       cache_dir=args.cache_dir, text_column=args.text_column, **_settings(args))
@@ -157,6 +168,12 @@ def _compare(args: argparse.Namespace) -> None:
         return
     print(results_table(results), end="")
     print(f"wrote {args.out}/results.json, results.md, loss.png, rho.png, scores.png")
+
+
+def _print_trial(record: dict) -> None:
+    settings = ", ".join(f"{k}={v}" for k, v in record["search"].items())
+    print(f"{record['head']} trial {record['trial'] + 1}/{record['of']} ({settings}): development rho "
+          f"{record['dev_score']:.4f}", file=sys.stderr, flush=True)
 
 
 def _neighbors(args: argparse.Namespace) -> None:
@@ -207,6 +224,17 @@ def build_parser() -> argparse.ArgumentParser:
     comparison.add_argument("--eval-every", type=float, default=30.0,
                             help="evaluate WS353 and SimLex every this many training seconds (30)")
     comparison.add_argument("--tensorboard", metavar="DIR", help="also log scalars for TensorBoard into DIR")
+    tuning = comparison.add_argument_group("tuning (compare --tune; w2v_contrastive/comparison/tuning.py)")
+    tuning.add_argument("--tune", metavar="SPEC", help="search each head's settings on development pairs and report "
+                        "on the others: KEY=V1,V2,... (HEAD.KEY=... for one head; xF: F times the head's default), "
+                        "e.g. 'lr=x0.5,x1,x2 window=2,5,10'")
+    tuning.add_argument("--trials", type=int, help="random trials per head from the grid (default: the whole grid)")
+    tuning.add_argument("--select-on", action="append", metavar="BENCHMARK",
+                        help="select on these whole benchmarks (repeatable; default: a seeded half of every "
+                             "benchmark's pairs, reporting on the other half)")
+    tuning.add_argument("--report-on", action="append", metavar="BENCHMARK",
+                        help="report on these benchmarks (repeatable; default: every one not used to select)")
+    tuning.add_argument("--split-seed", type=int, default=0, help="seed of the development/reporting split (0)")
     _add_train_arguments(comparison, one_head=False)
     comparison.set_defaults(run=_compare, holdout=COMPARE_HOLDOUT)
     evaluate = commands.add_parser("evaluate", help="Spearman rho on word-similarity benchmarks")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import typing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -168,6 +169,16 @@ class TrainConfig:
         tokenizer = TokenizerOptions(**values.pop("tokenizer", {}))
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(tokenizer=tokenizer, **{k: v for k, v in values.items() if k in known})
+
+
+def scalar_type(kind: Any) -> type:
+    """bool, int, float or str: the type a settings field of annotation ``kind`` holds (None aside)."""
+    return next(t for t in (bool, int, float, str) if t is kind or t in typing.get_args(kind))
+
+
+def setting_type(name: str) -> type:
+    """The type of :class:`TrainConfig` field ``name`` (e.g. float for ``lr``)."""
+    return scalar_type(typing.get_type_hints(TrainConfig)[name])
 
 
 def _check_choices(settings: Any) -> None:
