@@ -73,7 +73,7 @@ def test_every_head_trains_the_ngram_rows(small_corpus, name, settings):
     """Every head (and both models, on the fused kernel and the row step) moves the n-gram rows out of their
     initial range +-0.5/d, and a word's vector is the mean of its row and its n-grams' rows."""
     dim = 16
-    result = train(small_corpus, name, subwords="3-4", buckets=3000, dim=dim, max_words=40_000, progress=False,
+    result = train(small_corpus, name, subwords="3-4", buckets=3000, dim=dim, max_words=20_000, progress=False,
                    **settings)
     assert np.isfinite(result.stats.final_loss)
     table = result.model.input.weight.detach()

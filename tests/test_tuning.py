@@ -13,7 +13,7 @@ from w2v_contrastive.comparison.tuning import PairSplit, development_and_reporti
 from .conftest import SMALL_CORPUS
 
 #: a tiny budget: these tests check the machinery, not the vectors
-BUDGET = dict(max_words=60_000, holdout=0.0, progress=False, dim=24)
+BUDGET = dict(max_words=20_000, holdout=0.0, progress=False, dim=16)
 
 
 def pairs_of(benchmarks):
