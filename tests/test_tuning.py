@@ -71,8 +71,8 @@ def test_an_interrupted_tuning_run_resumes_without_retraining_its_finished_trial
     first = out / "trials" / "nce-0.json"
     written = first.stat().st_mtime_ns
     trained = []
-    train_and_evaluate = tuning._train_and_evaluate
-    monkeypatch.setattr(tuning, "_train_and_evaluate", lambda *a: trained.append(a[1]) or train_and_evaluate(*a))
+    train_and_evaluate = runner._train_and_evaluate
+    monkeypatch.setattr(runner, "_train_and_evaluate", lambda *a: trained.append(a[1]) or train_and_evaluate(*a))
     results = tune(small_corpus, ["nce"], out, "lr=x0.5,x1", seeds=[0], **BUDGET)
     assert first.stat().st_mtime_ns == written and len(results["trials"]) == 2
     assert trained[0].lr == 0.05  # the second trial (x1) first: the first is read from its file

@@ -73,17 +73,10 @@ def compare(corpus: Any, heads: Sequence[str], out: str | os.PathLike, seeds: Se
     encoded = prepare_shared_corpus(corpus, first.tokenizer, text_column, cache_dir, distributed)
     runs = []
     for (head, seed), config in configs.items():
-        path = os.path.join(out, "runs", f"{head}-seed{seed}.json")
-        run = _finished_run(path, config) if main else None
-        if distributed is not None:  # every rank must know whether to train it
-            run = distributed.broadcast(run)
-        if run is None:
-            writer = writer_class(os.path.join(tensorboard, f"{head}-seed{seed}")) if writer_class else None
-            run = _train_and_evaluate(encoded, config, similarity, analogies, eval_every_seconds, writer)
-            if main:
-                with atomic_write(path) as handle:
-                    json.dump(run, handle, indent=1)
-        runs.append(run)
+        writer = (lambda name=f"{head}-seed{seed}": writer_class(os.path.join(tensorboard, name))) if writer_class \
+            else None
+        runs.append(recorded_run(os.path.join(out, "runs", f"{head}-seed{seed}.json"), config, encoded, distributed,
+                                 similarity, analogies, eval_every_seconds, writer))
     if not main:
         return None
     results = {"corpus": encoded.description, "tokens": encoded.n_tokens, "heads": list(heads), "seeds": list(seeds),
@@ -96,6 +89,25 @@ def compare(corpus: Any, heads: Sequence[str], out: str | os.PathLike, seeds: Se
         handle.write(results_table(results))
     plot(results, out)
     return results
+
+
+def recorded_run(path: str, config: TrainConfig, encoded, distributed: Distributed | None, similarity,
+                 analogies: bool, eval_every_seconds: float, writer=None) -> dict | None:
+    """The run recorded at ``path``, trained with ``config``; when there is none, train and evaluate it
+    (:func:`_train_and_evaluate`; ``writer()`` makes its TensorBoard writer) and record it there, atomically.
+    Under torchrun every rank learns from rank 0 whether to train, all train, and rank 0 writes (the others
+    get None)."""
+    main = is_main_process()
+    run = _finished_run(path, config) if main else None
+    if distributed is not None:  # every rank must know whether to train it
+        run = distributed.broadcast(run)
+    if run is None:
+        run = _train_and_evaluate(encoded, config, similarity, analogies, eval_every_seconds,
+                                  writer() if writer else None)
+        if main:
+            with atomic_write(path) as handle:
+                json.dump(run, handle, indent=1)
+    return run
 
 
 def _finished_run(path: str, config: TrainConfig) -> dict | None:

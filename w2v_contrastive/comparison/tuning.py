@@ -48,7 +48,7 @@ from ..rundir import library_versions, machine
 from ..train.distributed import Distributed, is_main_process
 from ..train.setup import Machine, plan
 from .report import summarise
-from .runner import COMPARE_HOLDOUT, SIMILARITY_BENCHMARKS, _finished_run, _train_and_evaluate
+from .runner import COMPARE_HOLDOUT, SIMILARITY_BENCHMARKS, recorded_run
 
 log = logging.getLogger("w2v_contrastive")
 
@@ -192,15 +192,7 @@ def tune(corpus: Any, heads: Sequence[str], out: str | os.PathLike, spec: str, *
     encoded = prepare_shared_corpus(corpus, first.tokenizer, text_column, cache_dir, distributed)
 
     def finished_or_trained(path: str, config: TrainConfig, scored_on: list[SimilarityBenchmark]) -> dict | None:
-        run = _finished_run(path, config) if main else None
-        if distributed is not None:
-            run = distributed.broadcast(run)
-        if run is None:
-            run = _train_and_evaluate(encoded, config, scored_on, False, math.inf, None)
-            if main:
-                with atomic_write(path) as handle:
-                    json.dump(run, handle, indent=1)
-        return run
+        return recorded_run(path, config, encoded, distributed, scored_on, False, math.inf)
 
     records, selected = [], {}
     for head in heads:
