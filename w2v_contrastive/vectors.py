@@ -94,7 +94,7 @@ class Vectors:
 
     def covers(self, word: str) -> bool:
         """Whether ``word`` has a vector: it is in the vocabulary, or has character n-grams (subword models)."""
-        return word in self.index or (self.subwords is not None and bool(self.subwords.compose([word])[1][0]))
+        return word in self.index or (self.subwords is not None and bool(self.subwords.units.buckets_of([word])[1][0]))
 
     def __repr__(self) -> str:
         return f"Vectors({len(self)} words, dim {self.dim})"
