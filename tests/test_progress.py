@@ -23,7 +23,7 @@ def test_a_log_gets_a_line_every_few_seconds_and_a_last_one(monkeypatch):
         for quarter in range(1, 5):
             clock.now += 0.25
             bar.update((4 * (second - 1) + quarter) * 25_000)
-        bar.set_status(loss=2.5 - second / 100, lr=0.05 * (1 - second / 20), words_per_second=100_000)
+        bar.set_fields(loss=f"{2.5 - second / 100:.4f}", lr=f"{0.05 * (1 - second / 20):.5f}")
     bar.close()
     lines = log.getvalue().splitlines(keepends=True)
     assert "\r" not in log.getvalue() and all(line.endswith("\n") for line in lines)

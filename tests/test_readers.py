@@ -36,8 +36,8 @@ def test_directory_is_read_recursively_in_order_and_skips_binary_files(tmp_path,
 def test_text8_style_single_line_streams_in_bounded_pieces(tmp_path):
     words = [f"w{i % 97}" for i in range(300_000)]
     path = write(tmp_path / "text8", " ".join(words).encode())  # one line, no newline, ~1.3 MB
-    pieces = list(iter_file_lines(path, max_line_chars=100_000))
-    assert len(pieces) > 10 and max(len(p) for p in pieces) <= 100_000
+    pieces = list(iter_file_lines(path, cut_bytes=100_000))
+    assert len(pieces) > 10 and max(len(p) for p in pieces) <= 100_010
     assert " ".join(pieces).split() == words
 
 
@@ -97,3 +97,10 @@ def test_replaced_undecodable_bytes_are_counted_and_reported(tmp_path, caplog):
     corpus = prepare_corpus(path, cache_dir=str(tmp_path / "cache"), tokenizer=TokenizerOptions(encoding_errors="replace"))
     assert "mixed.txt: replaced 2 undecodable bytes" in caplog.text
     assert "café" in corpus.words and "ok" in corpus.words
+
+
+def test_a_crlf_split_between_two_reads_ends_one_line(tmp_path):
+    """Read in 4-byte blocks at every alignment: some \\r\\n pairs fall across two blocks."""
+    for shift in range(4):
+        path = write(tmp_path / f"crlf{shift}.txt", b"\n" * shift + b"one\r\ntwo\r\nsix\r\nten\r\n")
+        assert list(iter_file_lines(path, cut_bytes=4)) == [""] * shift + ["one", "two", "six", "ten"]

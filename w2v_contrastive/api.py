@@ -20,8 +20,9 @@ import numpy as np
 import torch
 
 from .config import DEFAULT_CORPUS, TokenizerOptions, TrainConfig
-from .corpus.cache import EncodedCorpus, load_or_build
+from .corpus.cache import EncodedCorpus, default_workers, load_or_build
 from .corpus.readers import CorpusSource, named_paths
+from .corpus.shards import Job, load_or_build_shard
 from .corpus.vocab import Vocabulary
 from .downstream import save_gensim_keyed_vectors, save_static_embedding
 from .errors import W2VError
@@ -70,14 +71,15 @@ class TrainResult:
 
 
 def prepare_corpus(corpus: Any = None, tokenizer: TokenizerOptions | None = None, text_column: str = "text",
-                   cache_dir: str | None = None) -> EncodedCorpus:
-    """Read, tokenize and encode a corpus (or take it from the cache). ``corpus=None`` is the default corpus."""
+                   cache_dir: str | None = None, workers: int | None = None, progress: bool = False) -> EncodedCorpus:
+    """Read, tokenize and encode a corpus (or take it from the cache). ``corpus=None`` is the default corpus.
+    ``workers``: processes that encode it (default: one per core); ``progress``: show it on stderr."""
     tokenizer = tokenizer or TokenizerOptions()
     tokenizer.validate()
     if isinstance(corpus, EncodedCorpus):
         return corpus
     source = CorpusSource.from_inputs(DEFAULT_CORPUS if corpus is None else corpus, text_column, tokenizer.encoding_errors)
-    return load_or_build(source, tokenizer, cache_dir)
+    return load_or_build(source, tokenizer, cache_dir, workers, progress)
 
 
 def make_config(head: str = "negative-sampling", **settings: Any) -> TrainConfig:
@@ -112,7 +114,7 @@ def train(corpus: Any = None, head: str = "negative-sampling", out: str | os.Pat
     out = os.fspath(out) if out is not None else None
     if out is not None:
         check_output_dir(out, overwrite)
-    encoded = prepare_shared_corpus(corpus, config.tokenizer, text_column, cache_dir, distributed)
+    encoded = prepare_shared_corpus(corpus, config, text_column, cache_dir, distributed)
     vocab = _vocabulary(encoded, config, distributed)
     work = work_dir(out) if out is not None else None
     trainer = Trainer(config, encoded, vocab, os.path.join(work, STATE_FILE) if work else None, distributed,
@@ -148,8 +150,7 @@ def resume(out: str | os.PathLike, corpus: Any = None, *, text_column: str | Non
         corpus = source["paths"]
     text_column = text_column or source.get("text_column", "text")
     distributed = Distributed.from_environment(config.device)
-    encoded = prepare_shared_corpus(corpus, config.tokenizer, text_column, cache_dir or source.get("cache_dir"),
-                                    distributed)
+    encoded = prepare_shared_corpus(corpus, config, text_column, cache_dir or source.get("cache_dir"), distributed)
     vocab = _vocabulary(encoded, config, distributed)
     trainer = Trainer(config, encoded, vocab, path, distributed, source)
     trainer.state.restore(state)
@@ -166,23 +167,17 @@ def _source_record(corpus: Any, text_column: str, cache_dir: str | None) -> dict
             "cache_dir": os.path.abspath(cache_dir) if cache_dir else None}
 
 
-def prepare_shared_corpus(corpus: Any, tokenizer: TokenizerOptions, text_column: str, cache_dir: str | None,
+def prepare_shared_corpus(corpus: Any, config: TrainConfig, text_column: str, cache_dir: str | None,
                           distributed: Distributed | None) -> EncodedCorpus:
-    """:func:`prepare_corpus`, where in a torchrun job the first process of each node encodes the
-    corpus into the cache while the node's other processes wait, then read it from there."""
+    """:func:`prepare_corpus` with ``config``'s tokenizer, workers and progress; in a torchrun job each rank
+    encodes a share of the corpus and keeps the ids of the lines it trains on (corpus/shards.py)."""
     if distributed is None or isinstance(corpus, EncodedCorpus):
-        return prepare_corpus(corpus, tokenizer, text_column, cache_dir)
-    first_on_node = distributed.local_rank == 0
-    encoded, error = None, None
-    if first_on_node:
-        try:
-            encoded = prepare_corpus(corpus, tokenizer, text_column, cache_dir)
-        except W2VError as exc:  # still meet the others at the barrier; they then fail the same way
-            error = exc
-    distributed.barrier()
-    if error is not None:
-        raise error
-    return encoded if first_on_node else prepare_corpus(corpus, tokenizer, text_column, cache_dir)
+        return prepare_corpus(corpus, config.tokenizer, text_column, cache_dir, config.workers, config.progress)
+    config.tokenizer.validate()
+    source = CorpusSource.from_inputs(DEFAULT_CORPUS if corpus is None else corpus, text_column,
+                                      config.tokenizer.encoding_errors)
+    workers = config.workers or max(1, default_workers() // distributed.local_world_size)
+    return load_or_build_shard(source, config.tokenizer, Job.joined(), cache_dir, workers, config.progress)
 
 
 def _vocabulary(encoded: EncodedCorpus, config: TrainConfig, distributed: Distributed | None) -> Vocabulary:

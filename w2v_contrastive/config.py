@@ -71,6 +71,8 @@ class TrainConfig:
     max_vocab: int | None = option(None, "keep only the N most frequent words", CORPUS, metavar="N")
     sample: float = option(1e-4, "subsampling threshold t (0: off)", CORPUS)
     alpha: float = option(0.75, "noise distribution Q ~ count^alpha", CORPUS)
+    workers: int | None = option(None, "processes that encode the corpus into its cache (default: one per core); "
+                                 "the cache is the same for any number", CORPUS)
     epochs: int = option(5, "passes over the corpus", OPTIMISATION)
     batch_size: int | None = option(None, "pairs per step (default: 16384 with the fused CPU kernels and for the "
                                     "softmax, 512 for heads with in-batch negatives, else 4096)", OPTIMISATION)
@@ -134,7 +136,7 @@ class TrainConfig:
 
         _check_choices(self)
         positive_ints = ("dim", "window", "epochs", "batch_size", "min_count", "max_vocab", "softmax_chunk",
-                         "chunk_tokens", "checkpoint_every", "average_every", "threads", "buckets")
+                         "chunk_tokens", "checkpoint_every", "average_every", "threads", "buckets", "workers")
         for name in positive_ints:
             if getattr(self, name) is not None and int(getattr(self, name)) < 1:
                 raise W2VError(f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")

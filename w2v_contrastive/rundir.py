@@ -81,7 +81,7 @@ def run_summary(result: TrainResult) -> dict:
         "machine": machine(),
         "corpus": {"source": corpus.description, "tokens": corpus.n_tokens, "lines": corpus.n_lines,
                    "types": len(corpus.words), "cache": corpus.directory, "from_cache": corpus.from_cache,
-                   "encode_seconds": corpus.seconds},
+                   "encoding": corpus.encoding},
         "vocabulary": {"size": len(result.vocab), "tokens": result.vocab.total},
         "head": head_summary(result),
         "training": stats,

@@ -70,7 +70,7 @@ def compare(corpus: Any, heads: Sequence[str], out: str | os.PathLike, seeds: Se
     if main:
         os.makedirs(os.path.join(out, "runs"), exist_ok=True)
     writer_class = _summary_writer_class() if tensorboard and main else None
-    encoded = prepare_shared_corpus(corpus, first.tokenizer, text_column, cache_dir, distributed)
+    encoded = prepare_shared_corpus(corpus, first, text_column, cache_dir, distributed)
     runs = []
     for (head, seed), config in configs.items():
         writer = (lambda name=f"{head}-seed{seed}": writer_class(os.path.join(tensorboard, name))) if writer_class \

@@ -189,7 +189,7 @@ def tune(corpus: Any, heads: Sequence[str], out: str | os.PathLike, spec: str, *
     if main:
         for folder in ("trials", "runs"):
             os.makedirs(os.path.join(out, folder), exist_ok=True)
-    encoded = prepare_shared_corpus(corpus, first.tokenizer, text_column, cache_dir, distributed)
+    encoded = prepare_shared_corpus(corpus, first, text_column, cache_dir, distributed)
 
     def finished_or_trained(path: str, config: TrainConfig, scored_on: list[SimilarityBenchmark]) -> dict | None:
         return recorded_run(path, config, encoded, distributed, scored_on, False, math.inf)

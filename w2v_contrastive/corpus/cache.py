@@ -13,32 +13,37 @@ half-written, stale or damaged cache is rebuilt rather than trusted.
 
 from __future__ import annotations
 
-import collections
 import hashlib
-import itertools
 import json
 import logging
 import os
 import shutil
 import tempfile
 import time
-import zlib
-from dataclasses import asdict, dataclass
-from typing import Iterator
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from ..config import TokenizerOptions
 from ..fileio import atomic_write
+from .crc import file_crc32
+from .encode import encode
+from .pieces import plan
 from .readers import CorpusSource
-from .tokenize import normalize, split_lines
 
 log = logging.getLogger("w2v_contrastive")
 
-FORMAT_VERSION = 2
-BLOCK_CHARS = 1 << 16
-CHUNK_TOKENS = 1 << 24
-CHECKSUM_BLOCK = 1 << 24
+#: 3: long lines cut at anchors (readers.anchor_cut), so that pieces can be read on their own
+FORMAT_VERSION = 3
+
+
+#: what meta.json says about the encoding, kept with the corpus (and written to a run's config.json)
+ENCODING_FACTS = ("seconds", "tokens_per_second", "workers", "pieces", "pieces_seconds", "merge_seconds")
+
+
+def default_workers() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def default_cache_dir() -> str:
@@ -49,8 +54,10 @@ def default_cache_dir() -> str:
 
 @dataclass
 class EncodedCorpus:
-    """Token ids (``int32[n_tokens]``, memory-mapped), line starts (``int64[n_lines + 1]``) and the
-    full vocabulary (``words[i]`` occurs ``counts[i]`` times, counts non-increasing)."""
+    """Token ids (``int32``, memory-mapped), line starts (``int64[n_lines + 1]``) and the full vocabulary
+    (``words[i]`` occurs ``counts[i]`` times, counts non-increasing). A torchrun rank's shard (shards.py)
+    holds the ids of its own lines only, ``stored_lines``, which begin at corpus token ``first_token``;
+    the line starts and the vocabulary are always the whole corpus's."""
 
     tokens: np.ndarray
     line_starts: np.ndarray
@@ -58,12 +65,26 @@ class EncodedCorpus:
     counts: np.ndarray
     description: str
     directory: str | None = None
-    seconds: float = 0.0
+    #: how it was encoded (meta.json): seconds, tokens_per_second, workers, pieces, ...
+    encoding: dict = field(default_factory=dict)
     from_cache: bool = False
+    first_token: int = 0
+    #: (first line, end line) whose ids ``tokens`` holds; None: every line
+    shard_lines: tuple[int, int] | None = None
+
+    @property
+    def seconds(self) -> float:
+        """Seconds the encoding took (when it was built, not when it was read from the cache)."""
+        return float(self.encoding.get("seconds", 0.0))
 
     @property
     def n_tokens(self) -> int:
-        return int(self.tokens.shape[0])
+        return int(self.line_starts[-1])
+
+    @property
+    def stored_lines(self) -> tuple[int, int]:
+        """(first line, end line) of the lines whose token ids this process holds."""
+        return self.shard_lines or (0, self.n_lines)
 
     @property
     def n_lines(self) -> int:
@@ -73,6 +94,10 @@ class EncodedCorpus:
         """Token ids [start, stop) as a fresh array. A cached corpus is read from its file, not through
         the memory map, so a pass over a corpus larger than RAM leaves no mapped pages behind and the
         process's resident memory does not grow with the corpus."""
+        if start < self.first_token or stop > self.first_token + len(self.tokens):
+            raise ValueError(f"tokens [{start}, {stop}) are not in this shard of the corpus (lines "
+                             f"{self.stored_lines[0]} to {self.stored_lines[1]})")
+        start, stop = start - self.first_token, stop - self.first_token
         if self.directory is None:
             return np.array(self.tokens[start:stop])
         return np.fromfile(os.path.join(self.directory, "tokens.int32"), dtype=np.int32, count=stop - start,
@@ -88,14 +113,17 @@ def cache_key(source: CorpusSource, options: TokenizerOptions) -> str | None:
     return digest.hexdigest()[:32]
 
 
-def load_or_build(source: CorpusSource, options: TokenizerOptions, cache_dir: str | None = None) -> EncodedCorpus:
-    """Return the encoded corpus, from the cache when a valid entry exists, else encode and cache it."""
+def load_or_build(source: CorpusSource, options: TokenizerOptions, cache_dir: str | None = None,
+                  workers: int | None = None, progress: bool = False) -> EncodedCorpus:
+    """Return the encoded corpus, from the cache when a valid entry exists, else encode and cache it with
+    ``workers`` processes (default: one per core), showing the progress when ``progress``."""
+    workers = workers or default_workers()
     key = cache_key(source, options)
     cache_dir = cache_dir or default_cache_dir()
     if key is None:  # in-memory text: encode into a temporary folder, removed once memory-mapped
         directory = tempfile.mkdtemp(prefix="w2v-contrastive-corpus-")
-        _build_into(source, options, directory)
-        corpus = _load(directory, source.describe())
+        _build_into(source, options, directory, workers, progress)
+        corpus = _load(directory, source.describe(), check_sums=False)
         shutil.rmtree(directory, ignore_errors=True)
         corpus.directory = None
         return corpus
@@ -108,15 +136,15 @@ def load_or_build(source: CorpusSource, options: TokenizerOptions, cache_dir: st
         log.warning("corpus cache %s is damaged or stale; rebuilding it", final)
     os.makedirs(cache_dir, exist_ok=True)
     work = tempfile.mkdtemp(prefix=f".{key}.partial-", dir=cache_dir)
-    _build_into(source, options, work)
+    _build_into(source, options, work, workers, progress)
     shutil.rmtree(final, ignore_errors=True)
     os.replace(work, final)
-    return _load(final, source.describe())
+    return _load(final, source.describe(), check_sums=False)  # just written: its sums were computed as it was
 
 
-def _build_into(source: CorpusSource, options: TokenizerOptions, directory: str) -> None:
+def _build_into(source: CorpusSource, options: TokenizerOptions, directory: str, workers: int, progress: bool) -> None:
     try:
-        _build(source, options, directory)
+        _build(source, options, directory, workers, progress)
     except BaseException:
         shutil.rmtree(directory, ignore_errors=True)
         raise
@@ -127,18 +155,9 @@ def words_digest(words: list[str]) -> str:
     return hashlib.sha256("\n".join(words).encode()).hexdigest()
 
 
-def file_crc32(path: str) -> int:
-    """CRC-32 of a file's bytes, read in blocks (about 1 GB/s)."""
-    crc = 0
-    with open(path, "rb") as handle:
-        while block := handle.read(CHECKSUM_BLOCK):
-            crc = zlib.crc32(block, crc)
-    return crc
-
-
-def _load(directory: str, description: str) -> EncodedCorpus | None:
+def _load(directory: str, description: str, check_sums: bool = True) -> EncodedCorpus | None:
     """The corpus cached in ``directory``, or None when any file is missing or disagrees with meta.json
-    (sizes, checksums, vocabulary)."""
+    (sizes, checksums unless ``check_sums`` is off, vocabulary)."""
     try:
         with open(os.path.join(directory, "meta.json"), encoding="utf-8") as handle:
             meta = json.load(handle)
@@ -146,9 +165,10 @@ def _load(directory: str, description: str) -> EncodedCorpus | None:
         lines_path = os.path.join(directory, "lines.int64")
         if meta.get("format") != FORMAT_VERSION:
             return None
-        if os.path.getsize(tokens_path) != 4 * meta["n_tokens"] or os.path.getsize(lines_path) != 8 * (meta["n_lines"] + 1):
+        stored = meta.get("shard", {}).get("tokens", meta["n_tokens"])
+        if os.path.getsize(tokens_path) != 4 * stored or os.path.getsize(lines_path) != 8 * (meta["n_lines"] + 1):
             return None
-        if file_crc32(tokens_path) != meta["tokens_crc32"] or file_crc32(lines_path) != meta["lines_crc32"]:
+        if check_sums and (file_crc32(tokens_path) != meta["tokens_crc32"] or file_crc32(lines_path) != meta["lines_crc32"]):
             return None
         with open(os.path.join(directory, "vocab.tsv"), encoding="utf-8") as handle:
             rows = [line.rstrip("\n").split("\t") for line in handle]
@@ -157,90 +177,48 @@ def _load(directory: str, description: str) -> EncodedCorpus | None:
         counts = np.array([int(r[1]) for r in rows], dtype=np.int64)
     except (OSError, ValueError, KeyError, IndexError):  # json.JSONDecodeError is a ValueError
         return None
-    tokens = np.memmap(tokens_path, dtype=np.int32, mode="r") if meta["n_tokens"] else np.zeros(0, np.int32)
+    tokens = np.memmap(tokens_path, dtype=np.int32, mode="r") if stored else np.zeros(0, np.int32)
     line_starts = np.fromfile(lines_path, dtype=np.int64)
-    return EncodedCorpus(tokens, line_starts, [r[0] for r in rows], counts, description, directory, meta["seconds"])
+    encoding = {key: meta[key] for key in ENCODING_FACTS if key in meta}
+    shard = meta.get("shard")
+    return EncodedCorpus(tokens, line_starts, [r[0] for r in rows], counts, description, directory, encoding,
+                         first_token=shard["first_token"] if shard else 0,
+                         shard_lines=(shard["first_line"], shard["end_line"]) if shard else None)
 
 
-def _text_blocks(source: CorpusSource, options: TokenizerOptions, replaced: list[int]) -> Iterator[str]:
-    """Normalised text in blocks of about BLOCK_CHARS, one input line per ``\\n``-separated line."""
-    pending: list[str] = []
-    size = 0
-    for line in source.lines():
-        line = line.strip()
-        if not line:
-            continue
-        pending.append(line)
-        size += len(line)
-        if size >= BLOCK_CHARS:
-            yield _finish_block(pending, options, replaced)
-            pending, size = [], 0
-    if pending:
-        yield _finish_block(pending, options, replaced)
-
-
-def _finish_block(lines: list[str], options: TokenizerOptions, replaced: list[int]) -> str:
-    text = normalize("\n".join(lines), options)
-    if options.encoding_errors == "replace":
-        replaced[0] += text.count("\ufffd")
-    return text
-
-
-def _token_chunks(handle, n_tokens: int) -> Iterator[tuple[int, np.ndarray]]:
-    """(start, ids) for consecutive chunks of CHUNK_TOKENS ids of an open int32 file."""
-    for start in range(0, n_tokens, CHUNK_TOKENS):
-        handle.seek(4 * start)
-        yield start, np.fromfile(handle, dtype=np.int32, count=min(CHUNK_TOKENS, n_tokens - start))
-
-
-def _build(source: CorpusSource, options: TokenizerOptions, directory: str) -> None:
-    """Encode in one pass: words get provisional ids in order of first appearance, renumbered by count at the end."""
+def _build(source: CorpusSource, options: TokenizerOptions, directory: str, workers: int, progress: bool) -> None:
+    """Encode the corpus (encode.py) into ``directory``'s files and describe them in meta.json."""
     started = time.perf_counter()
-    first_seen: collections.defaultdict[str, int] = collections.defaultdict(itertools.count().__next__)
-    line_lengths: list[np.ndarray] = []
-    replaced = [0]
-    raw_tokens_path = os.path.join(directory, "tokens.int32")
-    with open(raw_tokens_path, "wb") as out:
-        for block in _text_blocks(source, options, replaced):
-            lines = split_lines(block, options)
-            lengths = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))
-            line_lengths.append(lengths[lengths > 0])
-            np.fromiter(map(first_seen.__getitem__, itertools.chain.from_iterable(lines)), dtype=np.int32).tofile(out)
-    if replaced[0]:
-        log.warning("%s: replaced %d undecodable bytes with U+FFFD", source.describe(), replaced[0])
-    raw_words = list(first_seen)  # insertion order is id order
-    n_tokens = os.path.getsize(raw_tokens_path) // 4
-    counts = np.zeros(len(raw_words), dtype=np.int64)
-    with open(raw_tokens_path, "r+b") as handle:  # chunked reads and writes, not a memory map: RSS stays flat
-        for _, chunk in _token_chunks(handle, n_tokens):
-            counts += np.bincount(chunk, minlength=len(raw_words))
-        order = sorted(range(len(raw_words)), key=lambda i: (-counts[i], raw_words[i]))
-        new_id = np.empty(len(raw_words), dtype=np.int32)
-        new_id[order] = np.arange(len(order), dtype=np.int32)
-        tokens_crc32 = 0  # of the renumbered file, as it is written (no second read)
-        for start, chunk in _token_chunks(handle, n_tokens):
-            renumbered = new_id[chunk]
-            handle.seek(4 * start)
-            renumbered.tofile(handle)
-            tokens_crc32 = zlib.crc32(renumbered, tokens_crc32)
-    lengths = np.concatenate(line_lengths) if line_lengths else np.zeros(0, np.int64)
-    starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    starts.tofile(os.path.join(directory, "lines.int64"))
-    words = [raw_words[i] for i in order]
-    with atomic_write(os.path.join(directory, "vocab.tsv")) as handle:
-        handle.writelines(f"{w}\t{counts[i]}\n" for w, i in zip(words, order))
+    write_meta(directory, source, options, encode(plan(source, workers), options, directory, workers, progress),
+               started)
+
+
+def write_meta(directory: str, source: CorpusSource, options: TokenizerOptions, built: dict, started: float) -> None:
+    """Write vocab.tsv and meta.json for what :func:`encode.encode` (or a shard's build) made."""
+    if built["replaced_bytes"]:
+        log.warning("%s: replaced %d undecodable bytes with U+FFFD", source.describe(), built["replaced_bytes"])
+    write_vocabulary(directory, built["words"], built["counts"])
+    seconds = time.perf_counter() - started
     meta = {
         "format": FORMAT_VERSION,
         "source": source.describe(),
         "options": asdict(options),
-        "n_tokens": n_tokens,
-        "n_lines": int(len(lengths)),
-        "n_types": len(words),
-        "vocab_sha256": words_digest(words),
-        "tokens_crc32": tokens_crc32,
-        "lines_crc32": file_crc32(os.path.join(directory, "lines.int64")),
-        "replaced_bytes": replaced[0],
-        "seconds": time.perf_counter() - started,
+        "n_tokens": built["n_tokens"],
+        "n_lines": built["n_lines"],
+        "n_types": len(built["words"]),
+        "vocab_sha256": words_digest(built["words"]),
+        "tokens_crc32": built["tokens_crc32"],
+        "lines_crc32": built["lines_crc32"],
+        "replaced_bytes": built["replaced_bytes"],
+        "seconds": seconds,
+        "tokens_per_second": built["n_tokens"] / max(seconds, 1e-9),
+        **{key: built[key] for key in ("workers", "pieces", "pieces_seconds", "merge_seconds", "each_piece_seconds",
+                                       "shard") if key in built},
     }
     with atomic_write(os.path.join(directory, "meta.json")) as handle:
         json.dump(meta, handle, indent=2)
+
+
+def write_vocabulary(directory: str, words: list[str], counts: np.ndarray) -> None:
+    with atomic_write(os.path.join(directory, "vocab.tsv")) as handle:
+        handle.writelines(f"{w}\t{c}\n" for w, c in zip(words, counts.tolist()))

@@ -3,9 +3,9 @@
 Inputs are file paths (plain, ``.gz``, ``.bz2``, ``.xz``/``.lzma``), directories (read recursively, in
 sorted order), local ``.json``/``.jsonl``/``.parquet`` files (through Hugging Face ``datasets``),
 ``datasets.Dataset`` objects, and any iterable of strings. Each line of a file is one document:
-context windows never cross it. A line longer than ``max_line_chars`` (a text8-style file is a
-single 100 MB line) is cut at whitespace into pieces of about that size, so memory stays bounded;
-each piece then counts as its own line, as word2vec.c cuts sentences at 1000 words.
+context windows never cross it. A line that runs a megabyte without a break (a text8-style file is a
+single 100 MB line) is cut at a space into pieces of about that size, so memory stays bounded; each
+piece then counts as its own line, as word2vec.c cuts sentences at 1000 words.
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ from __future__ import annotations
 import bz2
 import gzip
 import hashlib
-import io
+import itertools
 import logging
 import lzma
 import os
+import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -26,7 +27,11 @@ log = logging.getLogger("w2v_contrastive")
 
 COMPRESSED = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open, ".lzma": lzma.open}
 DATASET_FORMATS = {".json": "json", ".jsonl": "json", ".parquet": "parquet"}
-READ_CHARS = 1 << 20
+#: the anchors of the long-line cut (:func:`anchor_cut`) lie this many bytes apart
+CUT_BYTES = 1 << 20
+BREAK = re.compile(rb"[\r\n]")
+SPACE = re.compile(rb"[ \t]")
+WHITESPACE = re.compile(rb"[ \t\r\n]")
 
 
 def _open_binary(path: str):
@@ -44,28 +49,18 @@ def looks_binary(path: str) -> bool:
         return False
 
 
-def iter_file_lines(path: str, encoding_errors: str = "strict", max_line_chars: int = READ_CHARS) -> Iterator[str]:
-    """Yield the lines of one text file in bounded memory, decompressing by extension."""
+def iter_file_lines(path: str, encoding_errors: str = "strict", start: int = 0, end: int | None = None,
+                    cut_bytes: int = CUT_BYTES) -> Iterator[str]:
+    """Yield the lines of one text file in bounded memory, decompressing by extension; with ``start`` and
+    ``end``, the lines of the bytes [start, end) of a plain file, a piece that begins and ends where a
+    line does (corpus/pieces.py). ``\\n``, ``\\r\\n`` and ``\\r`` end a line; a long line is cut as
+    :func:`anchor_cut` says, so the cuts, and with them every piece's lines, do not depend on where
+    reading began."""
     suffix = os.path.splitext(path)[1].lower()
     kind = suffix[1:] + " " if suffix in COMPRESSED else ""
     try:
         with _open_binary(path) as raw:
-            text = io.TextIOWrapper(raw, encoding="utf-8", errors=encoding_errors, newline=None)
-            carry = ""
-            while True:
-                block = text.read(READ_CHARS)
-                if not block:
-                    break
-                lines = (carry + block).split("\n")
-                carry = lines.pop()
-                yield from lines
-                while len(carry) > max_line_chars:
-                    cut = carry.rfind(" ", 0, max_line_chars)
-                    cut = max_line_chars if cut <= 0 else cut
-                    yield carry[:cut]
-                    carry = carry[cut + 1 :]
-            if carry:
-                yield carry
+            yield from _decoded_lines(_cut_blocks(raw, start, end, cut_bytes), encoding_errors)
     except FileNotFoundError:
         raise W2VError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -79,6 +74,76 @@ def iter_file_lines(path: str, encoding_errors: str = "strict", max_line_chars: 
         ) from None
     except (EOFError, lzma.LZMAError, gzip.BadGzipFile, OSError) as exc:
         raise W2VError(f"{path}: corrupt or truncated {kind}file ({exc})") from None
+
+
+def anchor_cut(before: bytes, after: bytes) -> tuple[int, bool] | None:
+    """Where a long line is cut at an anchor (every multiple of ``cut_bytes`` of the file's offsets): the
+    index in ``after`` (the bytes from the anchor on, up to ``cut_bytes``) where a line break goes, and
+    whether it replaces the byte there (a space) or is inserted before it; None for no cut.
+
+    A line is cut only where it has run a whole window ``before`` (the ``cut_bytes`` bytes up to the
+    anchor) without a break: at the first space or tab of ``after``, unless a line break comes first; or,
+    when ``before`` holds no space either (a "word" of megabytes: not text), at the anchor itself, moved on
+    to the next UTF-8 character start. The rule reads only the bytes around its anchor, so a piece of the
+    file read on its own cuts exactly where a pass over the whole file does; a text8-style file (one line)
+    becomes lines of about ``cut_bytes`` bytes, as word2vec.c cuts its sentences at 1000 words."""
+    if not after or BREAK.search(before):
+        return None
+    if not SPACE.search(before):
+        index = 0
+        while index < len(after) and 0x80 <= after[index] < 0xC0:  # a UTF-8 continuation byte
+            index += 1
+        return index, False
+    found = WHITESPACE.search(after)
+    return (found.start(), True) if found and found.group() in b" \t" else None
+
+
+def _cut_blocks(raw, start: int, end: int | None, cut_bytes: int) -> Iterator[bytes]:
+    """The bytes [start, end) of an open binary file, in blocks between anchors, with the cuts of
+    :func:`anchor_cut` made into line breaks. Each anchor in [start, end) is judged here; one at ``end``
+    belongs to the next piece."""
+    anchor = max(cut_bytes, -(-start // cut_bytes) * cut_bytes)  # the first anchor after start (or at it)
+    if start:
+        raw.seek(anchor - cut_bytes)
+    window = raw.read(cut_bytes)  # [anchor - cut_bytes, anchor): the rule's "before"
+    part_start = max(start, anchor - cut_bytes)
+    part = window[part_start - (anchor - cut_bytes):]
+    cut = None
+    while True:
+        if end is not None and anchor >= end:
+            yield _with_cut(part[: end - part_start], cut)
+            return
+        after = raw.read(cut_bytes if end is None else min(cut_bytes, end - anchor))
+        next_cut = anchor_cut(window, after) if len(window) == cut_bytes else None
+        yield _with_cut(part, cut)
+        if not after:
+            return
+        window = part = after
+        cut, part_start, anchor = next_cut, anchor, anchor + cut_bytes
+
+
+def _with_cut(block: bytes, cut: tuple[int, bool] | None) -> bytes:
+    if cut is None:
+        return block
+    index, replace = cut
+    return block[:index] + b"\n" + block[index + replace:]
+
+
+def _decoded_lines(blocks: Iterator[bytes], encoding_errors: str) -> Iterator[str]:
+    """The lines of a stream of byte blocks: each stretch up to its last line break decoded at once."""
+    carry, after_cr = b"", False
+    for block in itertools.chain(blocks, [None]):
+        data = carry + block if block is not None else carry
+        end = len(data) if block is None else max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
+        if not end:
+            carry = data
+            continue
+        text, carry = data[:end].decode("utf-8", encoding_errors), data[end:]
+        if after_cr and text.startswith("\n"):  # a \r\n split between two stretches
+            text = text[1:]
+        after_cr = text.endswith("\r")
+        lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        yield from lines if block is None else lines[:-1]
 
 
 def expand_paths(paths: Sequence[str]) -> list[str]:
@@ -152,13 +217,16 @@ class CorpusSource:
         if self.paths:
             return ", ".join(self.paths) if len(self.paths) <= 3 else f"{self.paths[0]} and {len(self.paths) - 1} more files"
         if self.dataset is not None:
-            return f"datasets.Dataset ({len(self.dataset)} rows, column {self.text_column!r})"
+            try:
+                return f"datasets.Dataset ({len(self.dataset)} rows, column {self.text_column!r})"
+            except TypeError:  # an IterableDataset (streaming=True) has no length
+                return f"datasets.IterableDataset (streamed, column {self.text_column!r})"
         return "in-memory texts"
 
     def lines(self) -> Iterator[str]:
         """Every line of every input, in order."""
         if self.dataset is not None:
-            yield from _dataset_lines(self.dataset, self.text_column, "dataset")
+            yield from dataset_lines(self.dataset, self.text_column, "dataset")
             return
         if self.texts is not None:
             for text in self.texts:
@@ -169,7 +237,7 @@ class CorpusSource:
         for path in self.paths:
             dataset_format = DATASET_FORMATS.get(os.path.splitext(path)[1].lower())
             if dataset_format:
-                yield from _dataset_lines(_load_local_dataset(path, dataset_format), self.text_column, path)
+                yield from dataset_lines(load_local_dataset(path, dataset_format), self.text_column, path)
             else:
                 yield from iter_file_lines(path, self.encoding_errors)
 
@@ -193,7 +261,7 @@ def _is_dataset(obj: Any) -> bool:
     return type(obj).__module__.startswith("datasets") and hasattr(obj, "column_names")
 
 
-def _load_local_dataset(path: str, dataset_format: str):
+def load_local_dataset(path: str, dataset_format: str):
     try:
         import datasets
     except ImportError:  # pragma: no cover - datasets is a declared dependency
@@ -204,12 +272,16 @@ def _load_local_dataset(path: str, dataset_format: str):
         raise W2VError(f"{path}: cannot read as {dataset_format}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
 
 
-def _dataset_lines(dataset: Any, column: str, name: str) -> Iterator[str]:
+def dataset_lines(dataset: Any, column: str, name: str) -> Iterator[str]:
+    """The lines of a dataset's text column, read a thousand rows at a time (a streamed dataset too)."""
     if hasattr(dataset, "keys") and not hasattr(dataset, "column_names"):
         raise W2VError(f"{name}: a DatasetDict; pass one split, e.g. dataset['train']")
-    if column not in dataset.column_names:
-        raise W2VError(f"{name}: no column {column!r} (columns: {', '.join(dataset.column_names)}); use --text-column")
+    columns = dataset.column_names  # None for some streamed datasets until a row is read
+    if columns is not None and column not in columns:
+        raise W2VError(f"{name}: no column {column!r} (columns: {', '.join(columns)}); use --text-column")
     for batch in dataset.iter(batch_size=1000):
+        if column not in batch:
+            raise W2VError(f"{name}: no column {column!r} (columns: {', '.join(batch)}); use --text-column")
         for text in batch[column]:
             if text:
                 yield from str(text).split("\n")

@@ -42,7 +42,10 @@ def held_out_pairs(corpus, vocab_size: int, held_out: np.ndarray, window: int, d
                    model: str = "skipgram") -> tuple[torch.Tensor, torch.Tensor]:
     """(centers, contexts) of the held-out lines: every pair of word2vec's dynamic windows (CBOW: every
     centre word with its window, int64[N, 2 window]), without subsampling, a random ``max_pairs`` of them
-    when there are more."""
+    when there are more. A torchrun rank's corpus holds only its own lines: the held-out lines among them."""
+    first, end = corpus.stored_lines
+    held_out = held_out.copy()
+    held_out[:first], held_out[end:] = False, False
     generator = torch.Generator(device=device).manual_seed(seed)
     stream = PairStream(corpus, vocab_size, np.ones(vocab_size), window, BATCH, device, generator,
                         skip_lines=~held_out, model=model)

@@ -28,7 +28,8 @@ STATE_FILE = "training-state.pt"
 #: the stats name the step that ran, and the generators' device is recorded
 STATE_FORMAT = 3
 #: settings that may change when a run resumes: they do not change what is trained
-RESUMABLE_OVERRIDES = ("checkpoint_every", "checkpoint_minutes", "nan_policy", "progress", "log_every_seconds")
+RESUMABLE_OVERRIDES = ("checkpoint_every", "checkpoint_minutes", "nan_policy", "progress", "log_every_seconds",
+                       "workers")
 
 
 def save_state(path: str, state: dict) -> None:

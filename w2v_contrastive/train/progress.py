@@ -1,4 +1,5 @@
-"""Progress of a training run on stderr: a live bar on a terminal, a plain line every few seconds elsewhere.
+"""Progress of a training run (or of encoding a corpus) on stderr: a live bar on a terminal, a plain line
+every few seconds elsewhere.
 
 A bar redraws itself with carriage returns many times a second; written into a file (a CI log,
 ``| tee``) that is thousands of partial lines. So when stderr is not a terminal, the run writes one
@@ -20,20 +21,21 @@ LINE_SECONDS = 5.0
 
 
 class Progress:
-    """Words done out of ``total``, with the latest loss, learning rate and speed.
+    """``unit``s (words, tokens) done out of ``total`` (None: not known ahead), with the speed and the
+    latest figures of :meth:`set_fields` (loss, learning rate).
 
     ``enabled=False`` shows nothing. ``stream`` (default stderr) decides the form: a tqdm bar when it
     is a terminal, plain lines otherwise."""
 
-    def __init__(self, total: int, initial: int = 0, desc: str = "", enabled: bool = True,
-                 stream: TextIO | None = None):
+    def __init__(self, total: int | None, initial: int = 0, desc: str = "", enabled: bool = True,
+                 stream: TextIO | None = None, unit: str = "words"):
         self.stream = stream or sys.stderr
-        self.total, self.done, self.desc = max(1, total), initial, desc
+        self.total, self.done, self.desc, self.unit = None if total is None else max(1, total), initial, desc, unit
         self.enabled = enabled
-        self.status: dict[str, str] = {}
+        self.fields: dict[str, str] = {}
         self.bar = None
         if enabled and _is_terminal(self.stream):
-            self.bar = tqdm(total=total, initial=initial, unit="w", unit_scale=True, dynamic_ncols=True, desc=desc,
+            self.bar = tqdm(total=total, initial=initial, unit=unit[0], unit_scale=True, dynamic_ncols=True, desc=desc,
                             file=self.stream)
         self.started = time.perf_counter()
         self.start_done = initial
@@ -47,11 +49,11 @@ class Progress:
         if self.enabled and self.bar is None and time.perf_counter() - self.last_line >= LINE_SECONDS:
             self._line()
 
-    def set_status(self, loss: float, lr: float, words_per_second: float) -> None:
-        """The figures shown beside the count, refreshed at each metrics record."""
-        self.status = {"loss": f"{loss:.4f}", "lr": f"{lr:.5f}", "wps": f"{words_per_second / 1000:.0f}k"}
+    def set_fields(self, **fields: str) -> None:
+        """Figures shown beside the count (the bar also shows its own speed)."""
+        self.fields = fields
         if self.bar is not None:
-            self.bar.set_postfix(self.status, refresh=False)
+            self.bar.set_postfix(fields, refresh=False)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -62,11 +64,12 @@ class Progress:
     def _line(self, last: bool = False) -> None:
         now = time.perf_counter()
         rate = (self.done - self.start_done) / max(now - self.started, 1e-9)
-        parts = [f"{_count(self.done)}/{_count(self.total)} words ({100.0 * self.done / self.total:.0f}%)",
-                 f"{rate / 1000:,.0f}k words/s"]
-        if self.status:
-            parts += [f"loss {self.status['loss']}", f"lr {self.status['lr']}"]
-        if not last and 0 < self.done < self.total and rate > 0:
+        if self.total is None:
+            parts = [f"{_count(self.done)} {self.unit}"]
+        else:
+            parts = [f"{_count(self.done)}/{_count(self.total)} {self.unit} ({100.0 * self.done / self.total:.0f}%)"]
+        parts += [f"{rate / 1000:,.0f}k {self.unit}/s", *(f"{name} {value}" for name, value in self.fields.items())]
+        if not last and self.total is not None and 0 < self.done < self.total and rate > 0:
             parts.append(f"{(self.total - self.done) / rate:.0f}s left")
         self.stream.write(f"{self.desc}: {', '.join(parts)}\n")
         self.stream.flush()

@@ -235,7 +235,7 @@ class Trainer:
                   "pairs": state.stats.pairs, "loss": round(loss, 6), "lr": state.lr_now, "seconds": round(elapsed, 3),
                   "words_per_second": round(state.stats.words / max(elapsed, 1e-9), 1)}
         state.record(record)
-        self.bar.set_status(loss, state.lr_now, record["words_per_second"])
+        self.bar.set_fields(loss=f"{loss:.4f}", lr=f"{state.lr_now:.5f}")
         self._notify("on_log", record, self.vectors)
         self.last_log = time.perf_counter()
 
