@@ -38,7 +38,8 @@ FORMAT_VERSION = 3
 
 
 #: what meta.json says about the encoding, kept with the corpus (and written to a run's config.json)
-ENCODING_FACTS = ("seconds", "tokens_per_second", "workers", "pieces", "pieces_seconds", "merge_seconds")
+ENCODING_FACTS = ("seconds", "tokens_per_second", "workers", "pieces", "pieces_seconds", "vocabulary_seconds",
+                  "merge_seconds")
 
 
 def default_workers() -> int:
@@ -212,8 +213,8 @@ def write_meta(directory: str, source: CorpusSource, options: TokenizerOptions, 
         "replaced_bytes": built["replaced_bytes"],
         "seconds": seconds,
         "tokens_per_second": built["n_tokens"] / max(seconds, 1e-9),
-        **{key: built[key] for key in ("workers", "pieces", "pieces_seconds", "merge_seconds", "each_piece_seconds",
-                                       "shard") if key in built},
+        **{key: built[key] for key in ("workers", "pieces", "pieces_seconds", "vocabulary_seconds", "merge_seconds",
+                                       "each_piece_seconds", "shard") if key in built},
     }
     with atomic_write(os.path.join(directory, "meta.json")) as handle:
         json.dump(meta, handle, indent=2)

@@ -34,8 +34,8 @@ from ..errors import W2VError
 from ..sampling.pairs import PairStream
 from .cache import EncodedCorpus, _load, cache_key, default_cache_dir, write_meta
 from .crc import file_crc32
-from .encode import CHUNK_TOKENS, PieceCounts, Workers, encode_pieces, ids_path, lengths_path, merge_vocabulary
-from .encode import renumbered_chunks, write_line_starts
+from .encode import CHUNK_TOKENS, PieceCounts, VocabularyMerger, Workers, encode_pieces, final_ids_path, lengths_path
+from .encode import remove_piece_files, renumbered_chunks, write_line_starts
 from .pieces import plan
 from .readers import CorpusSource
 
@@ -110,34 +110,37 @@ def build_shard(source: CorpusSource, options: TokenizerOptions, job: Job, direc
     corpus_plan = plan(source, workers * job.ranks, ranks=job.ranks)
     owner = _owners([piece.size for piece in corpus_plan.pieces], job.ranks)
     mine = [i for i, rank in enumerate(owner) if rank == job.rank]
-    failure = None
+    own = VocabularyMerger(directory)
+    failure, pieces = None, []
     try:
         with Workers(min(workers, max(1, len(mine))), corpus_plan, options, directory) as pool:
-            pieces = encode_pieces(pool, mine, progress and job.rank == 0)
+            pieces = encode_pieces(pool, mine, own, progress and job.rank == 0)
     except W2VError as exc:  # (a bad file: every rank must hear of it, or the others wait for this one forever)
         failure = str(exc)
     failures = [f for f in job.all_gather(failure) if f]
     if failures:
         raise W2VError(failures[0])
     encoded = time.perf_counter()
-    # one (word, count) table per rank, merged everywhere alike
-    own = merge_vocabulary(pieces)
-    tables = job.all_gather((own.words, own.counts, [(p.index, p.tokens, p.replaced) for p in pieces],
+    # one (word, count) table per rank, merged alike on every rank
+    tables = job.all_gather((*own.table(), [(p.index, p.tokens, p.replaced) for p in pieces],
                              _own_line_lengths(directory, pieces)))
-    merged = merge_vocabulary([PieceCounts(rank, words, counts, 0, 0, 0, 0.0)
-                               for rank, (words, counts, _, _) in enumerate(tables)])
-    final_ids = [merged.final_ids[job.rank][own_ids] for own_ids in own.final_ids]
+    merged = VocabularyMerger()
+    for rank, (words, counts, _, _) in enumerate(tables):
+        merged.add(rank, words, counts)
+    words, counts, final = merged.ordered()
+    final[merged.merge_ids(job.rank)].tofile(final_ids_path(directory))  # this rank's merge ids -> final ids
     tokens = {index: n for _, _, table, _ in tables for index, n, _ in table}
     piece_start = np.concatenate([[0], np.cumsum([tokens[i] for i in range(len(owner))])]).tolist()
     lines_crc32 = write_line_starts(os.path.join(directory, "lines.int64"), (lengths for *_, lengths in tables))
     line_starts = np.fromfile(os.path.join(directory, "lines.int64"), dtype=np.int64)
     spans = [PairStream.shard_lines(line_starts, rank, job.ranks) for rank in range(job.ranks)]
     ranges = [(int(line_starts[a]), int(line_starts[b])) for a, b in spans]
-    _exchange(job, directory, pieces, final_ids, owner, piece_start, ranges)
+    _exchange(job, directory, pieces, owner, piece_start, ranges)
     for piece in pieces:
-        os.unlink(lengths_path(directory, piece.index))
+        remove_piece_files(directory, piece)
+    os.unlink(final_ids_path(directory))
     first_token, end_token = ranges[job.rank]
-    return {"words": merged.words, "counts": merged.counts, "n_tokens": piece_start[-1],
+    return {"words": words, "counts": counts, "n_tokens": piece_start[-1],
             "n_lines": len(line_starts) - 1, "tokens_crc32": file_crc32(os.path.join(directory, "tokens.int32")),
             "lines_crc32": lines_crc32, "replaced_bytes": sum(r for _, _, t, _ in tables for _, _, r in t),
             "workers": workers, "pieces": len(owner), "pieces_seconds": encoded - started,
@@ -159,28 +162,28 @@ def _own_line_lengths(directory: str, pieces: list[PieceCounts]) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0, np.int64)
 
 
-def _exchange(job: Job, directory: str, pieces: list[PieceCounts], final_ids: list[np.ndarray], owner: list[int],
-              piece_start: list[int], ranges: list[tuple[int, int]]) -> None:
+def _exchange(job: Job, directory: str, pieces: list[PieceCounts], owner: list[int], piece_start: list[int],
+              ranges: list[tuple[int, int]]) -> None:
     """Write this rank's tokens.int32: the final ids of corpus tokens ``ranges[rank]``, gathered from the
     ranks that encoded them, a chunk at a time."""
     first, end = ranges[job.rank]
 
     def read(chunk: tuple) -> np.ndarray:
-        piece, ids, at, length = chunk
+        piece, at, length = chunk
         start = piece_start[piece.index]
-        return next(renumbered_chunks(directory, piece, ids, at - start, at - start + length))
+        return next(renumbered_chunks(directory, piece, at - start, at - start + length))
 
     with open(os.path.join(directory, "tokens.int32"), "wb") as out:
         out.truncate(4 * (end - first))
         for step in range(job.ranks):
             to, source = (job.rank + step) % job.ranks, (job.rank - step) % job.ranks
-            outgoing = [(piece, ids, at, length) for piece, ids in zip(pieces, final_ids)
+            outgoing = [(piece, at, length) for piece in pieces
                         for at, length in _spans(piece_start[piece.index], piece_start[piece.index + 1], *ranges[to])]
             incoming = [span for index, rank in enumerate(owner) if rank == source
                         for span in _spans(piece_start[index], piece_start[index + 1], first, end)]
             if step == 0:  # this rank's own pieces in its own lines
                 for chunk in outgoing:
-                    _write_at(out, 4 * (chunk[2] - first), read(chunk))
+                    _write_at(out, 4 * (chunk[1] - first), read(chunk))
                 continue
             for i in range(max(len(outgoing), len(incoming))):
                 sending = dist.isend(torch.from_numpy(read(outgoing[i])), to, group=job.group) \
@@ -192,8 +195,6 @@ def _exchange(job: Job, directory: str, pieces: list[PieceCounts], final_ids: li
                     _write_at(out, 4 * (at - first), received.numpy())
                 if sending is not None:
                     sending.wait()
-    for piece in pieces:
-        os.unlink(ids_path(directory, piece.index))
 
 
 def _spans(start: int, stop: int, first: int, end: int) -> list[tuple[int, int]]:
