@@ -45,6 +45,7 @@ def measure(corpus: str, cache_dir: str, max_words: int | None, workers: int | N
     row = {"corpus": corpus, "streamed": stream, "file_bytes": os.path.getsize(corpus), "tokens": encoded.n_tokens,
            "types": len(encoded.words), "from_cache": encoded.from_cache, "encode_seconds": round(time.time() - started, 1),
            "workers": encoded.encoding.get("workers"), "peak_rss_mb_after_encoding": round(peak_rss_mb()),
+           "lines": encoded.n_lines, "line_starts_mb": round(encoded.line_starts.nbytes / 2**20),
            "peak_rss_mb_largest_worker": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)}
     if max_words is not None:
         result = w2v.train(encoded, "negative-sampling", epochs=1, max_words=max_words or None, progress=False)

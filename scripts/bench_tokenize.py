@@ -15,7 +15,9 @@ need. ``--predict N`` adds a run whose corpus is cut for N workers but encoded b
 its per-piece seconds and its serial phases (merging the vocabulary, writing the cache) it predicts the
 rate with 1..N workers on an N-core machine: the pieces scheduled on N workers in order, each to the
 first free worker, plus the serial phases, plus the renumbering divided among the workers. A
-prediction assumes each core encodes as fast as one here does beside one other worker.
+prediction assumes each core encodes as fast as one here does beside one other worker. A second one
+(``predicted_at_scale``, ``--at-scale TOKENS:TYPES``) is for corpora large enough that their pieces
+divide evenly among the workers, whose serial phases grow with their vocabulary.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import heapq
 import json
 import lzma
+import math
 import os
 import shutil
 import statistics
@@ -49,7 +52,7 @@ def run(spec: dict) -> dict:
             source = CorpusSource.from_inputs(spec["corpus"])
             built = encode(plan(source, spec["plan_for"]), w2v.TokenizerOptions(), cache, spec["workers"])
             write_meta(cache, source, w2v.TokenizerOptions(), built, started)
-            facts = {k: v for k, v in built.items() if k not in ("words", "counts")}
+            facts = {k: v for k, v in built.items() if k not in ("words", "counts")} | {"n_types": len(built["words"])}
         else:
             corpus = w2v.prepare_corpus(spec["corpus"], cache_dir=cache, workers=spec["workers"])
             with open(os.path.join(corpus.directory, "meta.json"), encoding="utf-8") as handle:
@@ -59,7 +62,7 @@ def run(spec: dict) -> dict:
         shutil.rmtree(cache, ignore_errors=True)
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {"workers": spec["workers"], "plan_for": spec.get("plan_for"), "seconds": round(seconds, 3),
-            "tokens": facts["n_tokens"], "tokens_per_second": round(facts["n_tokens"] / seconds),
+            "tokens": facts["n_tokens"], "types": facts["n_types"], "tokens_per_second": round(facts["n_tokens"] / seconds),
             "pieces": facts["pieces"], "pieces_seconds": round(facts["pieces_seconds"], 3),
             "vocabulary_seconds": round(facts["vocabulary_seconds"], 3),
             "merge_seconds": round(facts["merge_seconds"], 3), "each_piece_seconds": facts["each_piece_seconds"],
@@ -90,12 +93,33 @@ def predict(row: dict, workers: int) -> list[dict]:
     return rows
 
 
+def predict_at_scale(row: dict, workers: list[int], tokens: float, types: float) -> list[dict]:
+    """Predicted seconds and tokens/s for a corpus of ``tokens`` tokens and ``types`` distinct words, so
+    large that its pieces divide evenly among the workers: the per-token cost of the pieces and of the
+    renumbering (as measured) divided by the workers, plus the serial phases (ordering the vocabulary,
+    writing vocab.tsv, planning), taken to grow as types x log(types) from what they cost here."""
+    parallel = (sum(row["each_piece_seconds"]) + (row["merge_seconds"] - row["vocabulary_seconds"]) * row["workers"])
+    serial = row["seconds"] - row["pieces_seconds"] - row["merge_seconds"] + row["vocabulary_seconds"]
+    serial *= types * math.log(types) / (row["types"] * math.log(row["types"]))
+    rows = []
+    for n in workers:
+        seconds = parallel * tokens / row["tokens"] / n + serial
+        rows.append({"workers": n, "tokens": tokens, "types": types, "hours": round(seconds / 3600, 3),
+                     "tokens_per_second": round(tokens / seconds)})
+    for entry in rows:
+        entry["efficiency"] = round(entry["tokens_per_second"] * rows[0]["workers"]
+                                    / (entry["workers"] * rows[0]["tokens_per_second"]), 3)
+    return rows
+
+
 def main() -> int:
     parser = worker_parser(__doc__.splitlines()[0], "tokenize")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workers", default="1", help="comma-separated worker counts, alternated in each repeat")
     parser.add_argument("--plain", action="store_true", help="decompress a compressed corpus into a plain file first")
     parser.add_argument("--predict", type=int, default=0, metavar="N", help="predict the rate with up to N workers")
+    parser.add_argument("--at-scale", default="3e9:5e6,1e11:5e7", metavar="TOKENS:TYPES,...",
+                        help="corpora to predict the encoding time of (with --predict)")
     args = parser.parse_args()
     report = worker_or_report(args, run)
     if report is None:
@@ -119,6 +143,8 @@ def main() -> int:
             row = measure_into(report, args.out, __file__, {"corpus": corpus, "workers": max(counts),
                                                             "plan_for": args.predict, "cache_dir": args.cache_dir})
             report["predicted"] = predict(row, args.predict)
+            report["predicted_at_scale"] = [entry for scale in args.at_scale.split(",") for entry in predict_at_scale(
+                row, [1, 2, 4, 8, args.predict], *map(float, scale.split(":")))]
     finally:
         if temporary:
             shutil.rmtree(temporary, ignore_errors=True)

@@ -36,6 +36,7 @@ def test_train_writes_every_output_file(trained):
     config = json.load(open(os.path.join(trained, "config.json")))
     assert config["config"]["head"] == "negative-sampling" and config["config"]["dim"] == 32
     assert config["corpus"]["tokens"] == 493442 and config["training"]["words_per_second"] > 0
+    assert config["corpus"]["encoding"]["tokens_per_second"] > 0 and config["corpus"]["encoding"]["workers"] >= 1
     assert {"torch", "numpy", "w2v_contrastive"} <= set(config["versions"])
     metrics = [json.loads(line) for line in open(os.path.join(trained, "metrics.jsonl"))]
     assert metrics and {"step", "loss", "lr", "words_per_second"} <= set(metrics[-1])

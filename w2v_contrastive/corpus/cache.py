@@ -21,6 +21,7 @@ import shutil
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -119,33 +120,47 @@ def load_or_build(source: CorpusSource, options: TokenizerOptions, cache_dir: st
     """Return the encoded corpus, from the cache when a valid entry exists, else encode and cache it with
     ``workers`` processes (default: one per core), showing the progress when ``progress``."""
     workers = workers or default_workers()
-    key = cache_key(source, options)
-    cache_dir = cache_dir or default_cache_dir()
-    if key is None:  # in-memory text: encode into a temporary folder, removed once memory-mapped
+
+    def build(directory: str) -> None:
+        started = time.perf_counter()
+        write_meta(directory, source, options, encode(plan(source, workers), options, directory, workers, progress),
+                   started)
+
+    return load_or_encode(cache_key(source, options), "", source.describe(), cache_dir, build)
+
+
+def load_or_encode(key: str | None, suffix: str, description: str, cache_dir: str | None,
+                   build: Callable[[str], None], all_valid: Callable[[bool], bool] = bool) -> EncodedCorpus:
+    """The corpus cached in ``<cache_dir>/<key><suffix>``, when it is valid (and ``all_valid`` of that
+    agrees: under torchrun, on every rank), else ``build(directory)`` writes it into a temporary folder
+    renamed into place. ``key`` None (in-memory or streamed input): into a temporary folder, removed once
+    the corpus is memory-mapped."""
+    if key is None:
         directory = tempfile.mkdtemp(prefix="w2v-contrastive-corpus-")
-        _build_into(source, options, directory, workers, progress)
-        corpus = _load(directory, source.describe(), check_sums=False)
+        _build_into(build, directory)
+        corpus = _load(directory, description, check_sums=False)
         shutil.rmtree(directory, ignore_errors=True)
         corpus.directory = None
         return corpus
-    final = os.path.join(cache_dir, key)
-    if os.path.exists(final):
-        corpus = _load(final, source.describe())
-        if corpus is not None:
-            corpus.from_cache = True
-            return corpus
+    cache_dir = cache_dir or default_cache_dir()
+    final = os.path.join(cache_dir, key + suffix)
+    corpus = _load(final, description) if os.path.exists(final) else None
+    if all_valid(corpus is not None):
+        corpus.from_cache = True
+        return corpus
+    if os.path.exists(final) and corpus is None:
         log.warning("corpus cache %s is damaged or stale; rebuilding it", final)
     os.makedirs(cache_dir, exist_ok=True)
-    work = tempfile.mkdtemp(prefix=f".{key}.partial-", dir=cache_dir)
-    _build_into(source, options, work, workers, progress)
+    work = tempfile.mkdtemp(prefix=f".{key}{suffix}.partial-", dir=cache_dir)
+    _build_into(build, work)
     shutil.rmtree(final, ignore_errors=True)
     os.replace(work, final)
-    return _load(final, source.describe(), check_sums=False)  # just written: its sums were computed as it was
+    return _load(final, description, check_sums=False)  # just written: its sums were computed as it was
 
 
-def _build_into(source: CorpusSource, options: TokenizerOptions, directory: str, workers: int, progress: bool) -> None:
+def _build_into(build: Callable[[str], None], directory: str) -> None:
     try:
-        _build(source, options, directory, workers, progress)
+        build(directory)
     except BaseException:
         shutil.rmtree(directory, ignore_errors=True)
         raise
@@ -185,13 +200,6 @@ def _load(directory: str, description: str, check_sums: bool = True) -> EncodedC
     return EncodedCorpus(tokens, line_starts, [r[0] for r in rows], counts, description, directory, encoding,
                          first_token=shard["first_token"] if shard else 0,
                          shard_lines=(shard["first_line"], shard["end_line"]) if shard else None)
-
-
-def _build(source: CorpusSource, options: TokenizerOptions, directory: str, workers: int, progress: bool) -> None:
-    """Encode the corpus (encode.py) into ``directory``'s files and describe them in meta.json."""
-    started = time.perf_counter()
-    write_meta(directory, source, options, encode(plan(source, workers), options, directory, workers, progress),
-               started)
 
 
 def write_meta(directory: str, source: CorpusSource, options: TokenizerOptions, built: dict, started: float) -> None:

@@ -41,7 +41,7 @@ log = logging.getLogger("w2v_contrastive")
 #: characters of text normalised and split at once
 BLOCK_CHARS = 1 << 16
 #: ids a worker holds before writing them out and counting them
-CHUNK_TOKENS = 1 << 24
+CHUNK_TOKENS = 1 << 22
 #: seconds between two looks at the workers' progress
 POLL_SECONDS = 0.5
 
@@ -264,8 +264,10 @@ def _encode_task(context: dict, index: int) -> PieceCounts:
 
 def piece_final_ids(directory: str, index: int) -> np.ndarray:
     """The final id of each of piece ``index``'s local ids (its merge ids through final-ids.int32)."""
-    final = np.memmap(final_ids_path(directory), dtype=np.int32, mode="r")
-    return np.asarray(final[np.fromfile(merge_ids_path(directory, index), dtype=np.int32)])
+    merge_ids = np.fromfile(merge_ids_path(directory, index), dtype=np.int32)
+    if not len(merge_ids):  # (an empty piece; an empty final-ids file cannot be mapped)
+        return merge_ids
+    return np.asarray(np.memmap(final_ids_path(directory), dtype=np.int32, mode="r")[merge_ids])
 
 
 def renumbered_chunks(directory: str, piece: PieceCounts, start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:

@@ -20,8 +20,6 @@ processes against a single-process encoding) and by the torchrun jobs of tests/t
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 
@@ -32,7 +30,7 @@ import torch.distributed as dist
 from ..config import TokenizerOptions
 from ..errors import W2VError
 from ..sampling.pairs import PairStream
-from .cache import EncodedCorpus, _load, cache_key, default_cache_dir, write_meta
+from .cache import EncodedCorpus, cache_key, load_or_encode, write_meta
 from .crc import file_crc32
 from .encode import CHUNK_TOKENS, PieceCounts, VocabularyMerger, Workers, encode_pieces, final_ids_path, lengths_path
 from .encode import remove_piece_files, renumbered_chunks, write_line_starts
@@ -69,37 +67,14 @@ def load_or_build_shard(source: CorpusSource, options: TokenizerOptions, job: Jo
                         workers: int = 1, progress: bool = False) -> EncodedCorpus:
     """This rank's shard of the encoded corpus, from the cache when every rank's is there, else encoded
     by all the ranks together (every rank must call this)."""
-    key = cache_key(source, options)
-    if key is None:  # in-memory or streamed input: a temporary folder, removed once memory-mapped
-        directory = tempfile.mkdtemp(prefix="w2v-contrastive-shard-")
-        _build_into(source, options, job, directory, workers, progress)
-        corpus = _load(directory, source.describe(), check_sums=False)
-        shutil.rmtree(directory, ignore_errors=True)
-        corpus.directory = None
-        return corpus
-    cache_dir = cache_dir or default_cache_dir()
-    final = os.path.join(cache_dir, f"{key}-rank{job.rank}of{job.ranks}")
-    corpus = _load(final, source.describe()) if os.path.exists(final) else None
-    if job.all_true(corpus is not None):
-        corpus.from_cache = True
-        return corpus
-    os.makedirs(cache_dir, exist_ok=True)
-    work = tempfile.mkdtemp(prefix=f".{key}-rank{job.rank}.partial-", dir=cache_dir)
-    _build_into(source, options, job, work, workers, progress)
-    shutil.rmtree(final, ignore_errors=True)
-    os.replace(work, final)
-    return _load(final, source.describe(), check_sums=False)
 
-
-def _build_into(source: CorpusSource, options: TokenizerOptions, job: Job, directory: str, workers: int,
-                progress: bool) -> None:
-    try:
+    def build(directory: str) -> None:
         started = time.perf_counter()
         write_meta(directory, source, options, build_shard(source, options, job, directory, workers, progress),
                    started)
-    except BaseException:
-        shutil.rmtree(directory, ignore_errors=True)
-        raise
+
+    return load_or_encode(cache_key(source, options), f"-rank{job.rank}of{job.ranks}", source.describe(), cache_dir,
+                          build, job.all_true)
 
 
 def build_shard(source: CorpusSource, options: TokenizerOptions, job: Job, directory: str, workers: int = 1,
