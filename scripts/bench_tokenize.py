@@ -83,14 +83,9 @@ def predict(row: dict, workers: int) -> list[dict]:
     start_up = max(0.0, row["pieces_seconds"] - schedule(pieces, row["workers"]))
     renumber = (row["merge_seconds"] - row["vocabulary_seconds"]) * row["workers"]
     serial = row["seconds"] - row["pieces_seconds"] - row["merge_seconds"] + row["vocabulary_seconds"]
-    rows = []
-    for n in range(1, workers + 1):
-        seconds = schedule(pieces, n) + start_up + serial + renumber / n
-        rows.append({"workers": n, "seconds": round(seconds, 2), "tokens_per_second": round(row["tokens"] / seconds)})
-    single = rows[0]["tokens_per_second"]
-    for entry in rows:
-        entry["efficiency"] = round(entry["tokens_per_second"] / (entry["workers"] * single), 3)
-    return rows
+    seconds = {n: schedule(pieces, n) + start_up + serial + renumber / n for n in range(1, workers + 1)}
+    return [{"workers": n, "seconds": round(t, 2), "tokens_per_second": round(row["tokens"] / t),
+             "efficiency": round(seconds[1] / (n * t), 3)} for n, t in seconds.items()]
 
 
 def predict_at_scale(row: dict, workers: list[int], tokens: float, types: float) -> list[dict]:
@@ -101,15 +96,11 @@ def predict_at_scale(row: dict, workers: list[int], tokens: float, types: float)
     parallel = (sum(row["each_piece_seconds"]) + (row["merge_seconds"] - row["vocabulary_seconds"]) * row["workers"])
     serial = row["seconds"] - row["pieces_seconds"] - row["merge_seconds"] + row["vocabulary_seconds"]
     serial *= types * math.log(types) / (row["types"] * math.log(row["types"]))
-    rows = []
-    for n in workers:
-        seconds = parallel * tokens / row["tokens"] / n + serial
-        rows.append({"workers": n, "tokens": tokens, "types": types, "hours": round(seconds / 3600, 3),
-                     "tokens_per_second": round(tokens / seconds)})
-    for entry in rows:
-        entry["efficiency"] = round(entry["tokens_per_second"] * rows[0]["workers"]
-                                    / (entry["workers"] * rows[0]["tokens_per_second"]), 3)
-    return rows
+    seconds = {n: parallel * tokens / row["tokens"] / n + serial for n in workers}
+    first = workers[0]
+    return [{"workers": n, "tokens": tokens, "types": types, "hours": round(t / 3600, 3),
+             "tokens_per_second": round(tokens / t), "efficiency": round(first * seconds[first] / (n * t), 3)}
+            for n, t in seconds.items()]
 
 
 def main() -> int:

@@ -48,3 +48,21 @@ def test_per_head_settings_parse_as_json_values():
         "softmax": {"max_words": 20000}, "nce": {"lr": 0.05, "device": "cpu"}, "infonce": {"shared_negatives": True}}
     with pytest.raises(SystemExit, match="HEAD.KEY=VALUE"):
         bench.parse_overrides(["lr=0.05"])
+
+
+def test_the_encoding_prediction_schedules_the_measured_pieces_and_keeps_the_serial_phases():
+    import bench_tokenize
+
+    assert bench_tokenize.schedule([3.0, 1.0, 1.0, 1.0], 2) == 3.0  # 3 on one worker, 1 + 1 + 1 on the other
+    assert bench_tokenize.schedule([1.0] * 8, 3) == 3.0
+    # 8 s of pieces on 2 workers in 4.5 s (0.5 s start-up), 1 s merge of which 0.2 s orders the vocabulary
+    row = {"workers": 2, "tokens": 1000, "types": 100, "seconds": 6.0, "pieces_seconds": 4.5, "vocabulary_seconds": 0.2,
+           "merge_seconds": 1.0, "each_piece_seconds": [1.0] * 8}
+    curve = bench_tokenize.predict(row, 4)
+    serial = 6.0 - 4.5 - 1.0 + 0.2  # planning and writing, plus ordering the vocabulary
+    assert curve[0]["seconds"] == pytest.approx(8.0 + 0.5 + serial + 1.6, abs=0.01)  # renumbering: 0.8 s x 2
+    assert curve[3]["seconds"] == pytest.approx(2.0 + 0.5 + serial + 0.4, abs=0.01)
+    large = bench_tokenize.predict_at_scale(row, [1, 16], tokens=1e4, types=100)  # 96 s of pieces, 0.7 s serial
+    assert large[0]["efficiency"] == 1.0 and large[1]["efficiency"] == pytest.approx(96.7 / (16 * 6.7), abs=1e-3)
+    large = bench_tokenize.predict_at_scale(row, [1, 16], tokens=1e8, types=100)
+    assert large[0]["tokens_per_second"] == round(1e8 / (9.6 * 1e5 + serial))

@@ -123,6 +123,12 @@ def _rank(rank: int, ranks: int, port: int, corpus: str, cache_dir: str, broken:
         report[attempt] = {"lines": [first, end], "from_cache": shard.from_cache, "words": shard.words,
                            "counts": shard.counts.tolist(), "line_starts": hashlib.sha256(shard.line_starts).hexdigest(),
                            "stored": len(shard.tokens)}
+    import datasets  # a streamed dataset: each rank reads its share of the rows (split_dataset_by_node)
+
+    stream = datasets.load_dataset("text", data_files=corpus, split="train", streaming=True)
+    shard = load_or_build_shard(CorpusSource.from_inputs(stream), TokenizerOptions(), Job.joined(), cache_dir)
+    report["streamed"] = {"words": shard.words, "counts": shard.counts.tolist(), "stored": len(shard.tokens),
+                          "tokens": shard.n_tokens}
     try:  # a file only one rank reads is corrupt: every rank hears of it, none waits forever
         load_or_build_shard(CorpusSource.from_inputs(broken), TokenizerOptions(), Job.joined(), cache_dir)
     except W2VError as exc:
@@ -133,6 +139,7 @@ def _rank(rank: int, ranks: int, port: int, corpus: str, cache_dir: str, broken:
 
 
 def test_two_ranks_encode_their_shares_and_hold_the_vocabulary_of_one_process(corpus_folder, tmp_path):
+    """From a file (built, then from the cache) and from a streamed dataset; and a corrupt file fails both ranks."""
     corpus = os.path.join(corpus_folder, "a-plain.txt")
     broken = tmp_path / "broken"
     broken.mkdir()
@@ -151,6 +158,9 @@ def test_two_ranks_encode_their_shares_and_hold_the_vocabulary_of_one_process(co
             assert seen["line_starts"] == hashlib.sha256(single.line_starts).hexdigest()
             assert seen["lines"] == [first, end] and seen["from_cache"] == (attempt == "cached")
             assert seen["stored"] == single.line_starts[end] - single.line_starts[first] < 0.6 * single.n_tokens
+        streamed = report["streamed"]
+        assert streamed["words"] == single.words and streamed["counts"] == single.counts.tolist()
+        assert streamed["tokens"] == single.n_tokens and 0 < streamed["stored"] < single.n_tokens
         ids = np.load(tmp_path / f"ids-{rank}.npy")
         assert np.array_equal(ids, single.read(int(single.line_starts[first]), int(single.line_starts[end])))
         assert "b.txt.xz: corrupt or truncated xz file" in report["error"]
