@@ -7,6 +7,8 @@ import json
 import lzma
 import os
 import re
+import subprocess
+import sys
 import tempfile
 
 import numpy as np
@@ -164,3 +166,18 @@ def test_two_ranks_encode_their_shares_and_hold_the_vocabulary_of_one_process(co
         ids = np.load(tmp_path / f"ids-{rank}.npy")
         assert np.array_equal(ids, single.read(int(single.line_starts[first]), int(single.line_starts[end])))
         assert "b.txt.xz: corrupt or truncated xz file" in report["error"]
+
+
+def test_a_bad_file_read_by_a_worker_is_one_line_exit_2_and_leaves_no_cache(corpus_folder, tmp_path):
+    """The worker that meets it fails, the others are stopped without a word, no partial cache remains."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "a.txt").write_bytes(open(os.path.join(corpus_folder, "a-plain.txt"), "rb").read())
+    (folder / "b.txt").write_bytes("caf\xe9 au lait\n".encode("latin-1"))
+    proc = subprocess.run([sys.executable, "-m", "w2v_contrastive", "train", "--corpus", str(folder), "--out",
+                           str(tmp_path / "run"), "--cache-dir", str(tmp_path / "cache"), "--workers", "2"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2
+    assert proc.stderr == f"error: {folder / 'b.txt'}: not valid UTF-8 (byte 0xe9); pass --encoding-errors " \
+                          "replace to replace undecodable bytes\n"
+    assert os.listdir(tmp_path / "cache") == [] and not os.path.exists(tmp_path / "run")

@@ -22,6 +22,7 @@ import itertools
 import logging
 import multiprocessing
 import os
+import signal
 import sys
 import time
 import zlib
@@ -187,6 +188,10 @@ _WORKER: dict = {}
 
 def _init_worker(context: dict) -> None:
     os.environ["TOKENIZERS_PARALLELISM"] = "false"  # tokenizers' own threads would fight the workers
+    # the parent stops the workers (SIGTERM, from Pool.terminate) when it fails or is interrupted; they must
+    # not run its handlers (the CLI turns SIGTERM into KeyboardInterrupt) nor take a terminal's Ctrl-C
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER.update(context)
 
 
@@ -252,9 +257,11 @@ def encode_pieces(workers: Workers, indices: list[int], merger: VocabularyMerger
             merger.add(piece.index, piece.words, piece.counts)
             piece.words = []  # (merged: the parent need not keep every piece's words)
             found[piece.index] = piece
-        show()
-    finally:
-        bar.close()
+    except BaseException:
+        bar.close(finished=False)
+        raise
+    show()
+    bar.close()
     return [found[i] for i in indices]
 
 

@@ -55,10 +55,11 @@ class Progress:
         if self.bar is not None:
             self.bar.set_postfix(fields, refresh=False)
 
-    def close(self) -> None:
+    def close(self, finished: bool = True) -> None:
+        """End the display: a last line, unless the work did not finish (an error says why instead)."""
         if self.bar is not None:
             self.bar.close()
-        elif self.enabled:
+        elif self.enabled and finished:
             self._line(last=True)
 
     def _line(self, last: bool = False) -> None:
