@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import collections
 import itertools
-import logging
 import multiprocessing
 import os
 import signal
@@ -36,8 +35,6 @@ from ..train.progress import Progress
 from .crc import crc32_combine
 from .pieces import Plan
 from .tokenize import normalize, split_lines
-
-log = logging.getLogger("w2v_contrastive")
 
 #: characters of text normalised and split at once
 BLOCK_CHARS = 1 << 16
