@@ -128,7 +128,8 @@ def _rank(rank: int, ranks: int, port: int, corpus: str, cache_dir: str, broken:
     import datasets  # a streamed dataset: each rank reads its share of the rows (split_dataset_by_node)
 
     stream = datasets.load_dataset("text", data_files=corpus, split="train", streaming=True)
-    shard = load_or_build_shard(CorpusSource.from_inputs(stream), TokenizerOptions(), Job.joined(), cache_dir)
+    own_group = Job(rank, ranks, dist.new_group(backend="gloo"))  # as in an NCCL job: a gloo group of its own
+    shard = load_or_build_shard(CorpusSource.from_inputs(stream), TokenizerOptions(), own_group, cache_dir)
     report["streamed"] = {"words": shard.words, "counts": shard.counts.tolist(), "stored": len(shard.tokens),
                           "tokens": shard.n_tokens}
     try:  # a file only one rank reads is corrupt: every rank hears of it, none waits forever
