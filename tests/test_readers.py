@@ -70,8 +70,12 @@ def test_iterable_of_strings_and_datasets_objects_give_the_same_corpus(tmp_path,
         assert np.array_equal(np.asarray(corpus.tokens), np.asarray(from_texts.tokens))
         assert np.array_equal(corpus.line_starts, from_texts.line_starts)
     assert from_texts.words[0] == "the" and from_texts.counts[0] == 4
-    with pytest.raises(W2VError, match="no column 'text'"):
+    with pytest.raises(W2VError, match="^dataset: no column 'text'"):
         prepare_corpus(datasets.Dataset.from_dict({"body": lines}), cache_dir=cache_dir)
+    other = tmp_path / "a.txt"
+    other.write_text("\n".join(lines) + "\n")
+    with pytest.raises(W2VError, match=f"^{jsonl}: no column 'body'"):  # the error names the file, not the corpus
+        prepare_corpus([str(other), str(jsonl)], text_column="body", cache_dir=cache_dir, workers=2)
 
 
 def test_nul_bytes_empty_lines_and_empty_files_read_as_separators(tmp_path, caplog):

@@ -42,11 +42,12 @@ class Piece:
 
 @dataclass
 class Plan:
-    """The pieces of one source, in corpus order, and the datasets they refer to."""
+    """The pieces of one source, in corpus order, and the datasets they refer to, each with the name its
+    errors give (its file, or "dataset")."""
 
     source: CorpusSource
     pieces: list[Piece]
-    datasets: list[Any] = field(default_factory=list)
+    datasets: list[tuple[Any, str]] = field(default_factory=list)
     cut_bytes: int = CUT_BYTES
 
     def lines(self, piece: Piece) -> Iterator[str]:
@@ -55,14 +56,14 @@ class Plan:
         if piece.path is not None:
             return iter_file_lines(piece.path, source.encoding_errors, piece.start, piece.end, self.cut_bytes)
         if piece.dataset is not None:
-            dataset = self.datasets[piece.dataset]
+            dataset, name = self.datasets[piece.dataset]
             if piece.end is not None:
                 dataset = dataset.select(range(piece.start, piece.end))
             if piece.node is not None:
                 from datasets.distributed import split_dataset_by_node
 
                 dataset = split_dataset_by_node(dataset, *piece.node)
-            return dataset_lines(dataset, source.text_column, source.describe())
+            return dataset_lines(dataset, source.text_column, name)
         return source.lines()
 
 
@@ -76,7 +77,7 @@ def plan(source: CorpusSource, workers: int = 1, piece_bytes: int | None = None,
         result.pieces.append(Piece())
         return result
     if source.dataset is not None:
-        _add_dataset(result, source.dataset, workers, piece_rows, ranks)
+        _add_dataset(result, source.dataset, "dataset", workers, piece_rows, ranks)
         return result
     plain_bytes = sum(os.path.getsize(p) for p in source.paths if _kind(p) == "plain")
     if piece_bytes is None:
@@ -86,7 +87,7 @@ def plan(source: CorpusSource, workers: int = 1, piece_bytes: int | None = None,
     for path in source.paths:
         kind = _kind(path)
         if kind == "dataset":
-            _add_dataset(result, load_local_dataset(path, DATASET_FORMATS[os.path.splitext(path)[1].lower()]),
+            _add_dataset(result, load_local_dataset(path, DATASET_FORMATS[os.path.splitext(path)[1].lower()]), path,
                          workers, piece_rows, ranks)
         elif kind == "compressed":
             result.pieces.append(Piece(path, size=os.path.getsize(path)))
@@ -124,9 +125,9 @@ def _kind(path: str) -> str:
     return "dataset" if suffix in DATASET_FORMATS else "compressed" if suffix in COMPRESSED else "plain"
 
 
-def _add_dataset(result: Plan, dataset: Any, workers: int, piece_rows: int | None, ranks: int) -> None:
+def _add_dataset(result: Plan, dataset: Any, name: str, workers: int, piece_rows: int | None, ranks: int) -> None:
     index = len(result.datasets)
-    result.datasets.append(dataset)
+    result.datasets.append((dataset, name))
     rows = _rows(dataset)
     if rows is None and ranks > 1:
         result.pieces.extend(Piece(dataset=index, size=1, node=(rank, ranks)) for rank in range(ranks))
