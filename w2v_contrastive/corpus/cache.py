@@ -120,21 +120,22 @@ def load_or_build(source: CorpusSource, options: TokenizerOptions, cache_dir: st
     """Return the encoded corpus, from the cache when a valid entry exists, else encode and cache it with
     ``workers`` processes (default: one per core), showing the progress when ``progress``."""
     workers = workers or default_workers()
+    return load_or_encode(source, options, "", cache_dir,
+                          lambda directory: encode(plan(source, workers), options, directory, workers, progress))
+
+
+def load_or_encode(source: CorpusSource, options: TokenizerOptions, suffix: str, cache_dir: str | None,
+                   encode_into: Callable[[str], dict], all_valid: Callable[[bool], bool] = bool) -> EncodedCorpus:
+    """The corpus cached in ``<cache_dir>/<key><suffix>``, when it is valid (and ``all_valid`` of that
+    agrees: under torchrun, on every rank), else ``encode_into(directory)`` encodes it into a temporary
+    folder (returning the facts :func:`write_meta` records), renamed into place. Without a key (in-memory
+    or streamed input): into a temporary folder, removed once the corpus is memory-mapped."""
+    key, description = cache_key(source, options), source.describe()
 
     def build(directory: str) -> None:
         started = time.perf_counter()
-        write_meta(directory, source, options, encode(plan(source, workers), options, directory, workers, progress),
-                   started)
+        write_meta(directory, source, options, encode_into(directory), started)
 
-    return load_or_encode(cache_key(source, options), "", source.describe(), cache_dir, build)
-
-
-def load_or_encode(key: str | None, suffix: str, description: str, cache_dir: str | None,
-                   build: Callable[[str], None], all_valid: Callable[[bool], bool] = bool) -> EncodedCorpus:
-    """The corpus cached in ``<cache_dir>/<key><suffix>``, when it is valid (and ``all_valid`` of that
-    agrees: under torchrun, on every rank), else ``build(directory)`` writes it into a temporary folder
-    renamed into place. ``key`` None (in-memory or streamed input): into a temporary folder, removed once
-    the corpus is memory-mapped."""
     if key is None:
         directory = tempfile.mkdtemp(prefix="w2v-contrastive-corpus-")
         _build_into(build, directory)

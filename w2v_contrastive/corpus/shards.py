@@ -30,7 +30,7 @@ import torch.distributed as dist
 from ..config import TokenizerOptions
 from ..errors import W2VError
 from ..sampling.pairs import PairStream
-from .cache import EncodedCorpus, cache_key, load_or_encode, write_meta
+from .cache import EncodedCorpus, load_or_encode
 from .crc import file_crc32
 from .encode import CHUNK_TOKENS, PieceCounts, VocabularyMerger, Workers, encode_pieces, final_ids_path, lengths_path
 from .encode import remove_piece_files, renumbered_chunks, write_line_starts
@@ -67,14 +67,9 @@ def load_or_build_shard(source: CorpusSource, options: TokenizerOptions, job: Jo
                         workers: int = 1, progress: bool = False) -> EncodedCorpus:
     """This rank's shard of the encoded corpus, from the cache when every rank's is there, else encoded
     by all the ranks together (every rank must call this)."""
-
-    def build(directory: str) -> None:
-        started = time.perf_counter()
-        write_meta(directory, source, options, build_shard(source, options, job, directory, workers, progress),
-                   started)
-
-    return load_or_encode(cache_key(source, options), f"-rank{job.rank}of{job.ranks}", source.describe(), cache_dir,
-                          build, job.all_true)
+    return load_or_encode(source, options, f"-rank{job.rank}of{job.ranks}", cache_dir,
+                          lambda directory: build_shard(source, options, job, directory, workers, progress),
+                          job.all_true)
 
 
 def build_shard(source: CorpusSource, options: TokenizerOptions, job: Job, directory: str, workers: int = 1,
@@ -85,10 +80,11 @@ def build_shard(source: CorpusSource, options: TokenizerOptions, job: Job, direc
     corpus_plan = plan(source, workers * job.ranks, ranks=job.ranks)
     owner = _owners([piece.size for piece in corpus_plan.pieces], job.ranks)
     mine = [i for i, rank in enumerate(owner) if rank == job.rank]
+    workers = max(1, min(workers, len(mine)))
     own = VocabularyMerger(directory)
     failure, pieces = None, []
     try:
-        with Workers(min(workers, max(1, len(mine))), corpus_plan, options, directory) as pool:
+        with Workers(workers, corpus_plan, options, directory) as pool:
             pieces = encode_pieces(pool, mine, own, progress and job.rank == 0)
     except W2VError as exc:  # (a bad file: every rank must hear of it, or the others wait for this one forever)
         failure = str(exc)
