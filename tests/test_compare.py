@@ -105,3 +105,16 @@ def test_one_seed_gives_every_head_the_same_pairs_in_the_same_order(small_corpus
         for got, want in zip(first_batches(head, 0, **settings), reference):
             assert got.centers.equal(want.centers) and got.contexts.equal(want.contexts), head
     assert not first_batches("negative-sampling", 1)[0].centers.equal(reference[0].centers)
+
+
+def test_the_timeline_evaluates_at_every_tenth_of_the_budget():
+    """Logged 100 times, a run is evaluated at its first record and once per tenth of its budget, in
+    words or in seconds, whichever is further along: a curve of 11 points however long it trains."""
+    words_budget = compare_module.Timeline([], every=math.inf, points=10, budget_words=1000)
+    seconds_budget = compare_module.Timeline([], every=math.inf, points=10, budget_words=10**9, max_seconds=50.0)
+    for i in range(1, 101):
+        record = {"seconds": i * 0.5, "words": i * 10, "loss": 1.0}
+        words_budget.on_log(record, lambda: None)
+        seconds_budget.on_log(record, lambda: None)
+    assert [p["words"] for p in words_budget.points] == [10, *range(100, 1001, 100)]
+    assert [p["seconds"] for p in seconds_budget.points] == [0.5, *range(5, 51, 5)]

@@ -15,6 +15,10 @@ Layout of ``out``::
     results.md                    head x benchmark table: mean and 95% interval over seeds, words/s, ...
     loss.png, rho.png, scores.png training loss and WS353 / SimLex rho against time; scores with intervals
 
+Each run is evaluated on WS353 and SimLex as it trains (the timeline): at every tenth of its budget
+(words or seconds, whichever is further along) and every ``eval_every_seconds``, so each head's curve
+has at least ten points however long it trains.
+
 The 95% interval of a mean over n >= 2 seeds is Student's t interval (it covers seed-to-seed variation
 of training); with one seed it is the bootstrap interval over the benchmark's pairs.
 """
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import threading
 from typing import Any, Iterable, Sequence
@@ -47,6 +52,10 @@ SIMILARITY_BENCHMARKS = ("wordsim353", "wordsim353_sim", "wordsim353_rel", "siml
 ANALOGY_BENCHMARK = "questions-words"
 #: fraction of documents held out of every run for the estimator diagnostics unless told otherwise
 COMPARE_HOLDOUT = 0.01
+#: the timeline evaluates each run at these many equal fractions of its budget
+TIMELINE_POINTS = 10
+#: metrics records (the timeline's chances to evaluate) per second unless told otherwise
+COMPARE_LOG_EVERY_SECONDS = 0.25
 
 
 def compare(corpus: Any, heads: Sequence[str], out: str | os.PathLike, seeds: Sequence[int] = (0,), *,
@@ -61,6 +70,7 @@ def compare(corpus: Any, heads: Sequence[str], out: str | os.PathLike, seeds: Se
     if not heads or not seeds:
         raise W2VError("compare needs at least one head and one seed")
     settings.setdefault("holdout", COMPARE_HOLDOUT)
+    settings.setdefault("log_every_seconds", COMPARE_LOG_EVERY_SECONDS)
     configs = {(head, seed): make_config(head, **{**settings, "seed": seed}) for head in heads for seed in seeds}
     similarity = [load_similarity(b) for b in (*SIMILARITY_BENCHMARKS, *benchmarks)]
     out = os.fspath(out)
@@ -76,7 +86,7 @@ def compare(corpus: Any, heads: Sequence[str], out: str | os.PathLike, seeds: Se
         writer = (lambda name=f"{head}-seed{seed}": writer_class(os.path.join(tensorboard, name))) if writer_class \
             else None
         runs.append(recorded_run(os.path.join(out, "runs", f"{head}-seed{seed}.json"), config, encoded, distributed,
-                                 similarity, analogies, eval_every_seconds, writer))
+                                 similarity, analogies, eval_every_seconds, writer, TIMELINE_POINTS))
     if not main:
         return None
     results = {"corpus": encoded.description, "tokens": encoded.n_tokens, "heads": list(heads), "seeds": list(seeds),
@@ -92,9 +102,10 @@ def compare(corpus: Any, heads: Sequence[str], out: str | os.PathLike, seeds: Se
 
 
 def recorded_run(path: str, config: TrainConfig, encoded, distributed: Distributed | None, similarity,
-                 analogies: bool, eval_every_seconds: float, writer=None) -> dict | None:
+                 analogies: bool, eval_every_seconds: float, writer=None, timeline_points: int = 0) -> dict | None:
     """The run recorded at ``path``, trained with ``config``; when there is none, train and evaluate it
-    (:func:`_train_and_evaluate`; ``writer()`` makes its TensorBoard writer) and record it there, atomically.
+    (:func:`_train_and_evaluate`; ``writer()`` makes its TensorBoard writer; the timeline evaluates every
+    ``eval_every_seconds`` and at ``timeline_points`` fractions of the budget) and record it there, atomically.
     Under torchrun every rank learns from rank 0 whether to train, all train, and rank 0 writes (the others
     get None)."""
     main = is_main_process()
@@ -102,8 +113,9 @@ def recorded_run(path: str, config: TrainConfig, encoded, distributed: Distribut
     if distributed is not None:  # every rank must know whether to train it
         run = distributed.broadcast(run)
     if run is None:
+        ranks = distributed.world_size if distributed is not None else 1
         run = _train_and_evaluate(encoded, config, similarity, analogies, eval_every_seconds,
-                                  writer() if writer else None)
+                                  writer() if writer else None, timeline_points, ranks)
         if main:
             with atomic_write(path) as handle:
                 json.dump(run, handle, indent=1)
@@ -125,15 +137,25 @@ def _finished_run(path: str, config: TrainConfig) -> dict | None:
 
 
 class Timeline(Callback):
-    """Follows a run: loss and the timeline benchmarks' rho every ``every`` training seconds (and at
-    the last record), also written to TensorBoard when ``writer`` is given."""
+    """Follows a run: loss and the timeline benchmarks' rho every ``every`` training seconds, each time
+    the run's progress passes one of ``points`` equal fractions of its budget, and at the last record;
+    also written to TensorBoard when ``writer`` is given. Progress is max(words / ``budget_words``,
+    seconds / ``max_seconds``), as the learning-rate schedule reads it."""
 
-    def __init__(self, benchmarks, every: float, writer=None):
+    def __init__(self, benchmarks, every: float, writer=None, points: int = 0, budget_words: float = math.inf,
+                 max_seconds: float | None = None):
         self.benchmarks, self.every, self.writer = benchmarks, every, writer
+        self.fractions, self.budget_words, self.max_seconds = points, budget_words, max_seconds
         self.points: list[dict] = []
 
+    def _fractions_passed(self, record: dict) -> int:
+        progress = max(record["words"] / self.budget_words, record["seconds"] / self.max_seconds if self.max_seconds else 0)
+        return math.floor(progress * self.fractions)
+
     def on_log(self, record: dict, vectors) -> None:
-        if not self.points or record["seconds"] >= self.points[-1]["seconds"] + self.every:
+        last = self.points[-1] if self.points else None
+        if (last is None or record["seconds"] >= last["seconds"] + self.every
+                or self._fractions_passed(record) > self._fractions_passed(last)):
             self.add(record, vectors())
 
     def add(self, record: dict, vectors: Vectors) -> None:
@@ -152,8 +174,13 @@ class Timeline(Callback):
 
 
 def _train_and_evaluate(encoded, config: TrainConfig, similarity, analogies: bool, eval_every_seconds: float,
-                        writer) -> dict | None:
-    timeline = Timeline([b for b in similarity if b.name in TIMELINE_BENCHMARKS], eval_every_seconds, writer)
+                        writer, timeline_points: int = 0, ranks: int = 1) -> dict | None:
+    budget_words = encoded.n_tokens * (1 - config.holdout) * config.epochs
+    if config.max_words:
+        budget_words = min(budget_words, config.max_words)
+    budget_words /= ranks  # (the records count the words of rank 0's share)
+    timeline = Timeline([b for b in similarity if b.name in TIMELINE_BENCHMARKS], eval_every_seconds, writer,
+                        timeline_points, budget_words, config.max_seconds)
     with PeakMemory() as memory:
         result = train(encoded, config.head, callbacks=[timeline], **_settings_of(config))
     if not is_main_process():
