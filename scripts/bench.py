@@ -30,7 +30,6 @@ import datetime
 import importlib.util
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -38,7 +37,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import in_own_process, peak_rss_mb, write_json
+from benchlib import in_own_process, peak_rss_mb, provenance, write_json
 
 BENCHMARKS = ("wordsim353", "simlex999", "men3k")
 #: "equal quality": rho within this of gensim's on WS353 and SimLex
@@ -99,7 +98,7 @@ def train_gensim(text_file: str, settings: dict, seed: int, gensim_input: str, l
 
 def prepare(spec: dict) -> dict:
     """Encode ``spec["corpus"]`` (cached for the runs), export it for gensim to ``spec["text_file"]``
-    when given; its token count and the machine. Run in a child like the measurements: a parent that
+    when given; its token count. Run in a child like the measurements: a parent that
     imported torch would pass its peak RSS on to every process it starts (Linux's ru_maxrss survives
     exec), and gensim's figure would be torch's."""
     import w2v_contrastive as w2v
@@ -107,7 +106,7 @@ def prepare(spec: dict) -> dict:
     corpus = w2v.prepare_corpus(spec["corpus"], cache_dir=spec.get("cache_dir"))
     if spec.get("text_file"):
         export_text(corpus, spec["text_file"])
-    return {"tokens": corpus.n_tokens, "machine": machine()}
+    return {"tokens": corpus.n_tokens}
 
 
 def measure(spec: dict) -> dict:
@@ -190,17 +189,6 @@ def markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def machine() -> dict:
-    import torch
-
-    cpu = platform.processor() or platform.machine()
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    return {"platform": platform.platform(), "cpus": os.cpu_count(), "gpu": gpu, "torch": torch.__version__,
-            "python": platform.python_version(),
-            "description": f"{os.cpu_count()} CPUs ({cpu}), {gpu or 'no GPU'}, torch {torch.__version__}, "
-                           f"Python {platform.python_version()}"}
-
-
 def parse_overrides(items: list[str]) -> dict[str, dict]:
     """``HEAD.KEY=VALUE`` (VALUE read as JSON, else a string) -> {head: {key: value}}."""
     overrides: dict[str, dict] = {}
@@ -254,11 +242,10 @@ def main() -> int:
     try:
         prepared = in_own_process(__file__, "--worker", json.dumps(  # encode once, outside the timings
             {"prepare": True, "corpus": args.corpus, "cache_dir": args.cache_dir, "text_file": None if args.no_gensim else text_file}))
-        report = {"date": datetime.date.today().isoformat(), "command": " ".join(["python", *sys.argv]),
+        report = {**provenance(),
                   "corpus": os.path.abspath(args.corpus), "corpus_tokens": prepared["tokens"], "settings": settings,
                   "overrides": overrides, "gensim_input": args.gensim_input, "gensim_loss": args.gensim_loss,
-                  "repeats": args.repeats,
-                  "machine": prepared["machine"], "runs": []}
+                  "repeats": args.repeats, "runs": []}
         for repeat in range(args.repeats):
             for engine in engines:
                 spec = {"engine": engine, "corpus": args.corpus, "cache_dir": args.cache_dir, "seed": repeat,

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib.metadata
 import json
 import os
+import platform
 import resource
+import shlex
 import subprocess
 import sys
 from typing import Callable
@@ -28,11 +31,39 @@ def worker_parser(description: str, name: str) -> argparse.ArgumentParser:
 
 def worker_or_report(args: argparse.Namespace, run: Callable[[dict], dict]) -> dict | None:
     """As a worker (``--worker SPEC``): print ``run(SPEC)`` as JSON and return None. Otherwise the
-    report the parent fills: date, command and an empty list of runs."""
+    report the parent fills: :func:`provenance` and an empty list of runs."""
     if args.worker:
         print(json.dumps(run(json.loads(args.worker))))
         return None
-    return {"date": datetime.date.today().isoformat(), "command": " ".join(["python", *sys.argv]), "runs": []}
+    return {**provenance(), "runs": []}
+
+
+def provenance() -> dict:
+    """What every benchmark record starts with, and the docs' result pages quote beside its numbers:
+    the date, the command line and the machine."""
+    return {"date": datetime.date.today().isoformat(), "command": shlex.join(["python", *sys.argv]),
+            "machine": machine()}
+
+
+def machine() -> dict:
+    """The hardware and the versions a benchmark ran with, read without importing torch (a measuring
+    parent must stay small): CPU count and architecture, memory, GPU (nvidia-smi's first device),
+    torch and Python. ``description`` is the one-line spec the docs print."""
+    memory_gib = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    try:
+        gpu = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True,
+                             text=True, timeout=30).stdout.splitlines()[0].strip() or None
+    except (OSError, IndexError, subprocess.SubprocessError):
+        gpu = None
+    try:
+        torch_version = importlib.metadata.version("torch")
+    except importlib.metadata.PackageNotFoundError:
+        torch_version = None
+    cpu = platform.machine()
+    return {"platform": platform.platform(), "cpus": os.cpu_count(), "memory_gib": memory_gib, "gpu": gpu,
+            "torch": torch_version, "python": platform.python_version(),
+            "description": f"{os.cpu_count()} CPUs ({cpu}), {memory_gib:g} GiB, {gpu or 'no GPU'}, "
+                           f"torch {torch_version}, Python {platform.python_version()}"}
 
 
 def in_own_process(script: str, *args: str) -> dict:

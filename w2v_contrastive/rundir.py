@@ -15,6 +15,8 @@ import importlib.metadata
 import json
 import os
 import platform
+import shlex
+import sys
 import time
 from typing import TYPE_CHECKING
 
@@ -108,7 +110,19 @@ def library_versions(numba: bool = False) -> dict:
 def machine() -> dict:
     """The hardware a run used."""
     return {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count(),
+            "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
             "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+
+
+def provenance() -> dict:
+    """When and by which command line this process ran, for the records it writes (the docs' result
+    pages quote them)."""
+    program = os.path.basename(sys.argv[0])
+    if program == "__main__.py":
+        program = "python -m w2v_contrastive"
+    elif program != "w2v-contrastive":
+        program = shlex.join(["python", sys.argv[0]])
+    return {"date": time.strftime("%Y-%m-%d"), "command": " ".join([program, shlex.join(sys.argv[1:])]).strip()}
 
 
 def load_model(path: str | os.PathLike) -> tuple[SkipGram, Vocabulary, TrainConfig]:

@@ -40,7 +40,7 @@ from ..eval.benchmarks import load_similarity
 from ..eval.geometry import embedding_geometry
 from ..eval.similarity import evaluate_similarity
 from ..fileio import atomic_write
-from ..rundir import head_summary, library_versions, machine
+from ..rundir import head_summary, library_versions, machine, provenance
 from ..train.callbacks import Callback
 from ..train.distributed import Distributed, is_main_process
 from ..train.trainer import process_peak_rss_mb
@@ -91,7 +91,7 @@ def compare(corpus: Any, heads: Sequence[str], out: str | os.PathLike, seeds: Se
         return None
     results = {"corpus": encoded.description, "tokens": encoded.n_tokens, "heads": list(heads), "seeds": list(seeds),
                "settings": _shared_settings(configs), "versions": library_versions(numba=any(r["training"]["step"] == "fused" for r in runs)),
-               "machine": machine(),
+               "machine": machine(), **provenance(),
                "summary": summarise(runs), "runs": runs}
     with atomic_write(os.path.join(out, "results.json")) as handle:
         json.dump(results, handle, indent=1)

@@ -44,7 +44,7 @@ from ..errors import W2VError
 from ..eval.benchmarks import SimilarityBenchmark, load_similarity
 from ..fileio import atomic_write
 from ..heads import build_head
-from ..rundir import library_versions, machine
+from ..rundir import library_versions, machine, provenance
 from ..train.distributed import Distributed, is_main_process
 from ..train.setup import Machine, plan
 from .report import summarise
@@ -231,7 +231,7 @@ def tune(corpus: Any, heads: Sequence[str], out: str | os.PathLike, spec: str, *
                "development": {d.name: len(d.pairs) for d in development},
                "reporting": {r.name: len(r.pairs) for r in reporting},
                "settings": {k: v for k, v in first.to_dict().items() if k not in ("head", "seed")},
-               "versions": library_versions(numba=True), "machine": machine(),
+               "versions": library_versions(numba=True), "machine": machine(), **provenance(),
                "selected": {head: {k: selected[head][k] for k in ("search", "settings", "trial", "dev_score")}
                             for head in heads},
                "defaults": {head: {k: _default(make_config(head, **settings), k) for k in points[head][0]}
