@@ -30,7 +30,7 @@ def test_held_out_lines_are_fixed_and_never_trained_on():
         seen |= set(batch.centers.tolist()) | set(batch.contexts.tolist())
     assert seen and not seen & held_words
     assert len(seen) == 6 * (200 - mask.sum())  # every other line gives pairs
-    centers, contexts = held_out_pairs(corpus, len(trainer.vocab), mask, 5, torch.device("cpu"))
+    centers, contexts = held_out_pairs(trainer.pairs, len(trainer.vocab), mask)
     assert set(centers.tolist()) == held_words and set(contexts.tolist()) <= held_words
     assert centers.shape[0] <= 30 * mask.sum()  # at most 6 x 5 pairs per line
 

@@ -211,8 +211,7 @@ def _fit_and_write(trainer: Trainer, out: str | None, work: str | None, callback
         result = TrainResult(trainer.model, vocab, trainer.vectors(copy=False), config, stats, trainer.noise, encoded, out,
                              hyperparameters=trainer.head.hyperparameters())
         if trainer.held_out is not None and is_main_process():
-            centers, contexts = held_out_pairs(encoded, len(vocab), trainer.held_out, config.window, trainer.device,
-                                               model=config.model)
+            centers, contexts = held_out_pairs(trainer.pairs, len(vocab), trainer.held_out)
             result.held_out = estimator_diagnostics(trainer.model, trainer.noise, centers, contexts,
                                                     config.negatives, config.softmax_chunk, head=trainer.head)
         if work is not None:

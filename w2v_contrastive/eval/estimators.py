@@ -37,27 +37,33 @@ from ..sampling.pairs import PairBatch, PairStream
 BATCH = 2048
 
 
-def held_out_pairs(corpus, vocab_size: int, held_out: np.ndarray, window: int, device: torch.device,
-                   max_pairs: int = 20_000, seed: int = 0,
-                   model: str = "skipgram") -> tuple[torch.Tensor, torch.Tensor]:
-    """(centers, contexts) of the held-out lines: every pair of word2vec's dynamic windows (CBOW: every
-    centre word with its window, int64[N, 2 window]), without subsampling, a random ``max_pairs`` of them
-    when there are more. A torchrun rank's corpus holds only its own lines: the held-out lines among them."""
-    first, end = corpus.stored_lines
-    held_out = held_out.copy()
-    held_out[:first], held_out[end:] = False, False
-    generator = torch.Generator(device=device).manual_seed(seed)
-    stream = PairStream(corpus, vocab_size, np.ones(vocab_size), window, BATCH, device, generator,
-                        skip_lines=~held_out, model=model)
-    chunks = [stream.chunk_pairs(first, end) for first, end in stream.chunks if held_out[first:end].any()]
-    empty = torch.zeros(0, dtype=torch.int64, device=device)
-    parts = [(c.centers[:c.count], c.contexts[:c.count]) for c in chunks] or [
-        (empty, empty.view(0, 2 * window) if stream.windows else empty)]
+def held_out_pairs(stream: PairStream, vocab_size: int, held_out: np.ndarray, max_pairs: int = 20_000,
+                   seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """(centers, contexts) of the held-out lines among those of the training ``stream`` (its window, model
+    and device): every pair of word2vec's dynamic windows (CBOW: every centre word with its window,
+    int64[N, 2 window]), without subsampling, a random ``max_pairs`` of them when there are more. A
+    torchrun rank's stream covers its own lines: the held-out lines among them.
+
+    The pairs are drawn by a :meth:`~w2v_contrastive.sampling.pairs.PairStream.sibling` of ``stream``, which
+    reads the training stream's token ids (on a GPU no second copy of the corpus), one chunk at a time:
+    only each chunk's pairs are kept, not its fixed-shape buffers (about 160 bytes per token of the chunk)."""
+    generator = torch.Generator(device=stream.device).manual_seed(seed)
+    pairs = stream.sibling(~held_out, np.ones(vocab_size), generator)
+    parts = [_chunk_examples(pairs, first, end) for first, end in pairs.chunks if held_out[first:end].any()]
+    empty = torch.zeros(0, dtype=torch.int64, device=stream.device)
+    parts = parts or [(empty, empty.view(0, 2 * stream.window) if stream.windows else empty)]
     centers, contexts = (torch.cat(column) for column in zip(*parts))
     if centers.shape[0] > max_pairs:
-        pick = torch.randperm(centers.shape[0], device=device, generator=generator)[:max_pairs]
+        pick = torch.randperm(centers.shape[0], device=stream.device, generator=generator)[:max_pairs]
         centers, contexts = centers[pick], contexts[pick]
     return centers, contexts
+
+
+def _chunk_examples(pairs: PairStream, first: int, end: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(centers, contexts) of lines [first, end): copies of the chunk's pairs, its buffers left to be freed."""
+    chunk = pairs.chunk_pairs(first, end)
+    count = chunk.count
+    return chunk.centers[:count].clone(), chunk.contexts[:count].clone()
 
 
 @torch.no_grad()

@@ -34,6 +34,7 @@ exactly where it stopped.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator
 
@@ -91,7 +92,9 @@ def held_out_lines(n_lines: int, fraction: float) -> np.ndarray:
 
 class HostValue:
     """A device scalar's value for the host. On a GPU it is copied to pinned memory without blocking,
-    and :meth:`get` waits for that copy alone (an event, not a stream synchronisation)."""
+    and :meth:`get` waits for that copy alone (an event, not a stream synchronisation). The copy runs on
+    the current stream of the scalar's own device, so the event is recorded there (not on the current
+    device's, which is another GPU's unless the process selected the scalar's device)."""
 
     def __init__(self, value: torch.Tensor):
         self.event = None
@@ -99,7 +102,7 @@ class HostValue:
             self.host = torch.empty((), dtype=value.dtype, pin_memory=True)
             self.host.copy_(value, non_blocking=True)
             self.event = torch.cuda.Event()
-            self.event.record()
+            self.event.record(torch.cuda.current_stream(value.device))
         else:
             self.host = value
 
@@ -154,11 +157,7 @@ class PairStream:
         self.windows = model == "cbow"
         self.order, self.corpus, self.window, self.batch_size = order, corpus, window, batch_size
         self.device, self.generator = device, generator
-        self.skip_lines = None if skip_lines is None else torch.from_numpy(skip_lines).to(device)
-        # keep probability by token id: 0 for ids outside the vocabulary (rarer than min_count)
-        keep = np.zeros(max(len(corpus.counts), vocab_size), dtype=np.float32)
-        keep[:vocab_size] = keep_probabilities
-        self.keep = torch.from_numpy(keep).to(device)
+        self.skip_lines, self.keep = self._line_and_token_tables(skip_lines, keep_probabilities, vocab_size)
         #: the window offsets j of a centre's candidate contexts, on the host and on the device
         self.offset_values = [*range(-window, 0), *range(1, window + 1)]
         self.offsets = torch.tensor(self.offset_values, dtype=torch.int32, device=device)
@@ -175,6 +174,26 @@ class PairStream:
         #: only hold two chunks in memory at once
         self.prepare_ahead = device.type != "cpu"
         self.position = StreamPosition()
+
+    def _line_and_token_tables(self, skip_lines: np.ndarray | None, keep_probabilities: np.ndarray,
+                               vocab_size: int) -> tuple[torch.Tensor | None, torch.Tensor]:
+        """(bool[n_lines] lines giving no pairs or None, float32[ids] keep probability by token id) on the
+        device; ids outside the vocabulary (rarer than min_count) are never kept."""
+        keep = np.zeros(max(len(self.corpus.counts), vocab_size), dtype=np.float32)
+        keep[:vocab_size] = keep_probabilities
+        skip = None if skip_lines is None else torch.from_numpy(skip_lines).to(self.device)
+        return skip, torch.from_numpy(keep).to(self.device)
+
+    def sibling(self, skip_lines: np.ndarray | None, keep_probabilities: np.ndarray,
+                generator: torch.Generator) -> "PairStream":
+        """A stream over this one's lines, with its window, model, order, chunks and device, that skips
+        ``skip_lines`` instead, keeps tokens with ``keep_probabilities`` (by word id) and draws from
+        ``generator``. It reads the same token ids: on a GPU this stream's copy, not a second one."""
+        other = copy.copy(self)
+        other.generator, other.position = generator, StreamPosition()
+        other.skip_lines, other.keep = self._line_and_token_tables(skip_lines, keep_probabilities,
+                                                                   len(keep_probabilities))
+        return other
 
     def _upload(self, start: int, stop: int, piece: int = 1 << 24) -> torch.Tensor:
         """Token ids [start, stop) on the device, copied a piece at a time (no host copy of it all)."""

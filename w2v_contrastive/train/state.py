@@ -184,7 +184,7 @@ class TrainingState:
             "source": self.identity.source,
             "corpus": self.identity.corpus,
             "model": {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()},
-            "optimizers": [copy.deepcopy(optimizer.state_dict()) for optimizer in self.optimizers],
+            "optimizers": [host_copy(optimizer.state_dict()) for optimizer in self.optimizers],
             "generator_device": self.pair_generator.device.type,
             "pair_rng": self.pair_generator.get_state(),
             "noise_rng": self.noise_generator.get_state(),
@@ -296,7 +296,8 @@ class TrainingState:
         lr = self.base_lr * self.lr_scale
         if config.nan_policy != "backoff" or self.last_good is None or self.stats.backoffs >= MAX_BACKOFFS:
             kept = (f"; the last good checkpoint (step {self.last_checkpoint_step}) is kept in "
-                    f"{os.path.dirname(self.checkpoint_path)}" if self.last_checkpoint_step is not None else "")
+                    f"{os.path.dirname(self.checkpoint_path)}"
+                    if self.last_checkpoint_step is not None and self.checkpoint_path is not None else "")
             tried = (f" after {self.stats.backoffs} learning-rate back-offs" if self.stats.backoffs else
                      " (or pass --nan-policy backoff)")
             raise W2VError(f"{event}: training the {config.head} head diverged; the learning rate {lr:g} is probably "
@@ -312,6 +313,20 @@ class TrainingState:
                     event, config.head, self.stats.steps, self.base_lr * self.lr_scale, backoffs)
         self.record({"event": "nan-backoff", "bad_step": event.step, "cause": event.what,
                      "restored_step": self.stats.steps, "lr": self.base_lr * self.lr_scale, "backoffs": backoffs})
+
+
+def host_copy(value):
+    """A copy of ``value`` (an optimizer's state dict: dicts, lists and tuples of tensors and numbers) with
+    every tensor copied to the CPU, so that a snapshot holds no device memory (a kept back-off state would
+    double Adam's moments on the GPU, and torchrun's gather would send them to other ranks' GPUs);
+    ``load_state_dict`` moves them back to their parameters' device."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("cpu", copy=True)
+    if isinstance(value, dict):
+        return {key: host_copy(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(host_copy(item) for item in value)
+    return copy.deepcopy(value)
 
 
 #: elements per piece of :func:`_finite`: torch.isfinite over a whole table takes about 7 bytes of scratch memory

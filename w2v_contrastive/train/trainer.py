@@ -85,6 +85,8 @@ class Trainer:
         self.device = setup.device
         if self.device.type == "cpu":
             torch.set_num_threads(setup.threads)
+        elif self.device.type == "cuda" and self.device.index is not None:
+            torch.cuda.set_device(self.device)  # (the current stream, events and caches are then this GPU's)
         torch.manual_seed(config.seed)
         # two streams: the pairs (subsampling, windows, shuffling) depend on the seed only, so every head
         # trained with one seed sees the same pairs in the same order; noise draws come from the other
