@@ -54,7 +54,7 @@ ANALOGY_BENCHMARK = "questions-words"
 COMPARE_HOLDOUT = 0.01
 #: the timeline evaluates each run at these many equal fractions of its budget
 TIMELINE_POINTS = 10
-#: metrics records (the timeline's chances to evaluate) per second unless told otherwise
+#: the longest interval between two metrics records (the timeline's chances to evaluate) in a comparison run
 COMPARE_LOG_EVERY_SECONDS = 0.25
 
 
@@ -70,7 +70,8 @@ def compare(corpus: Any, heads: Sequence[str], out: str | os.PathLike, seeds: Se
     if not heads or not seeds:
         raise W2VError("compare needs at least one head and one seed")
     settings.setdefault("holdout", COMPARE_HOLDOUT)
-    settings.setdefault("log_every_seconds", COMPARE_LOG_EVERY_SECONDS)
+    # (the timeline evaluates at metrics records: as often as its points need, whatever the command line's default)
+    settings["log_every_seconds"] = min(settings.get("log_every_seconds", math.inf), COMPARE_LOG_EVERY_SECONDS)
     configs = {(head, seed): make_config(head, **{**settings, "seed": seed}) for head in heads for seed in seeds}
     similarity = [load_similarity(b) for b in (*SIMILARITY_BENCHMARKS, *benchmarks)]
     out = os.fspath(out)
