@@ -64,3 +64,39 @@ def test_torchrun_jobs_pick_how_ranks_stay_in_sync():
     assert setup_of(nccl, head="softmax").sync == "average"  # NCCL sums no sparse gradients
     with pytest.raises(W2VError, match="--sync gradients needs the gloo backend"):
         setup_of(nccl, head="softmax", sync="gradients")
+
+
+def test_the_default_step_fits_the_training_budget_unless_told_otherwise():
+    def lr(budget, **settings):
+        config = TrainConfig(**settings)
+        return plan(config, build_head(config.head, config), CPU, budget)
+
+    # word2vec-style heads: 0.2 up to 1.5M training words, then budget^-0.4, never below the head's classic step
+    assert [round(lr(b).lr, 4) for b in (5e5, 1.5e6, 5e6, 2e7, 6e7, 1e9)] == [0.2, 0.2, 0.1236, 0.071, 0.0457, 0.025]
+    assert lr(2e7, head="nce").lr == pytest.approx(0.071, abs=1e-3) and lr(2e7, head="infonce").lr == 0.1
+    assert lr(1e6, head="hierarchical-softmax").lr == 0.2 and lr(1e10, head="nce").lr == 0.05
+    assert lr(2e7).lr_rule == "budget rule: 20,000,000 training words -> 0.071"
+    # what the rule leaves alone: --lr, parity runs, unknown budgets, CBOW, subwords, Adam heads
+    assert (lr(2e7, lr=0.01).lr, lr(2e7, lr=0.01).lr_rule) == (0.01, "--lr")
+    assert lr(2e7, lr_defaults="word2vec").lr == 0.025 and lr(None).lr == 0.025
+    assert lr(2e7, model="cbow").lr == 0.05 and lr(2e7, subwords="3-6").lr == 0.025
+    assert lr(2e7, head="softmax").lr == 0.04 and lr(2e7, head="softmax", optimizer="sgd").lr == 0.002
+
+
+def test_the_training_budget_is_tokens_times_epochs_or_max_words():
+    from w2v_contrastive.train.setup import training_words
+
+    assert training_words(TrainConfig(epochs=3), 1_000_000) == 3e6
+    assert training_words(TrainConfig(epochs=3, max_words=500_000), 1_000_000) == 5e5
+
+
+def test_config_json_records_how_the_step_was_chosen(small_corpus, tmp_path):
+    import json
+
+    from w2v_contrastive import train
+
+    train(small_corpus, "negative-sampling", tmp_path / "run", epochs=1, max_words=100_000, dim=8, threads=2,
+          progress=False)
+    training = json.loads((tmp_path / "run" / "config.json").read_text())["training"]
+    assert training["lr"] == 0.2 and training["lr_rule"] == "budget rule: 100,000 training words -> 0.2"
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["config"]["lr_defaults"] == "budget"

@@ -75,7 +75,7 @@ def test_an_interrupted_tuning_run_resumes_without_retraining_its_finished_trial
     monkeypatch.setattr(runner, "_train_and_evaluate", lambda *a: trained.append(a[1]) or train_and_evaluate(*a))
     results = tune(small_corpus, ["nce"], out, "lr=x0.5,x1", seeds=[0], **BUDGET)
     assert first.stat().st_mtime_ns == written and len(results["trials"]) == 2
-    assert trained[0].lr == 0.05  # the second trial (x1) first: the first is read from its file
+    assert trained[0].lr == results["defaults"]["nce"]["lr"]  # the x1 trial first: the x0.5 one is read from its file
     assert os.path.exists(out / "results.md")
 
 

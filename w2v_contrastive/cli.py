@@ -12,7 +12,7 @@ import threading
 import typing
 
 from . import api
-from .comparison import COMPARE_HOLDOUT, compare, results_table, tune, tuning_table
+from .comparison import BASELINES, COMPARE_HOLDOUT, compare, results_table, tune, tuning_table
 from .config import CORPUS, GROUPS, MODEL, TokenizerOptions, TrainConfig, scalar_type
 from .errors import W2VError
 from .eval.similarity import OOV_POLICIES
@@ -145,12 +145,13 @@ def _accuracy(part: dict) -> str:
 
 def _compare(args: argparse.Namespace) -> None:
     heads = [h.strip() for h in args.heads.split(",") if h.strip()]
+    baselines = [b.strip() for b in args.baselines.split(",") if b.strip()]
     try:
         seeds = [int(s) for s in args.seeds.split(",")]
     except ValueError:
         raise W2VError(f"--seeds takes comma-separated integers, not {args.seeds!r}") from None
     if args.tune is not None:
-        results = tune(args.corpus, heads, args.out, args.tune, trials=args.trials, seeds=seeds,
+        results = tune(args.corpus, heads, args.out, args.tune, baselines=baselines, trials=args.trials, seeds=seeds,
                        select_on=args.select_on, report_on=args.report_on, split_seed=args.split_seed,
                        benchmarks=args.benchmark or (), cache_dir=args.cache_dir, text_column=args.text_column,
                        on_trial=_print_trial, **_settings(args))
@@ -161,7 +162,7 @@ def _compare(args: argparse.Namespace) -> None:
     for name in ("trials", "select_on", "report_on"):
         if getattr(args, name) is not None:
             raise W2VError(f"--{name.replace('_', '-')} goes with --tune")
-    results = compare(args.corpus, heads, args.out, seeds, benchmarks=args.benchmark or (),
+    results = compare(args.corpus, heads, args.out, seeds, baselines=baselines, benchmarks=args.benchmark or (),
                       analogies=args.analogy, eval_every_seconds=args.eval_every, tensorboard=args.tensorboard,
                       cache_dir=args.cache_dir, text_column=args.text_column, **_settings(args))
     if results is None:  # a torchrun rank other than 0
@@ -216,7 +217,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train_arguments(train)
     train.set_defaults(run=_train)
     comparison = commands.add_parser("compare", help="train several heads under identical conditions and compare")
-    comparison.add_argument("--heads", required=True, help=f"comma-separated: {','.join(sorted(HEADS))}")
+    comparison.add_argument("--heads", default="", help=f"comma-separated: {','.join(sorted(HEADS))}")
+    comparison.add_argument("--baselines", default="", help="the incumbent tools, trained on the same corpus, "
+                            f"vocabulary and shared settings, comma-separated: {','.join(BASELINES)} (gensim: "
+                            "pip install 'w2v-contrastive[baselines]'; fasttext: [fasttext])")
     comparison.add_argument("--seeds", default="0", help="comma-separated seeds, one run per head and seed (0)")
     comparison.add_argument("--out", required=True, help="output directory (rerun the same command to resume)")
     comparison.add_argument("--benchmark", action="append", metavar="FILE", help="another similarity file (repeatable)")

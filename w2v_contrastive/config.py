@@ -22,6 +22,8 @@ DEFAULT_CORPUS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__
 GROUPS = ("corpus", "model and objective", "optimisation", "checkpoints and reliability (docs/reliability.md)",
           "torchrun jobs (README: Several processes, GPUs and nodes)")
 CORPUS, MODEL, OPTIMISATION, RELIABILITY, TORCHRUN = GROUPS
+#: how a head's default SGD step is chosen when --lr is not given (train/setup.py, ``default_lr``)
+LR_DEFAULTS = ("budget", "word2vec")
 
 
 def option(default: Any = None, help: str = "", group: str = MODEL, *, flags: tuple[str, ...] = (),
@@ -76,7 +78,11 @@ class TrainConfig:
     epochs: int = option(5, "passes over the corpus", OPTIMISATION)
     batch_size: int | None = option(None, "pairs per step (default: 16384 with the fused CPU kernels and for the "
                                     "softmax, 512 for heads with in-batch negatives, else 4096)", OPTIMISATION)
-    lr: float | None = option(None, "initial learning rate (default: the head's, 0.025 for SGD)", OPTIMISATION)
+    lr: float | None = option(None, "initial learning rate (default: the head's, for SGD chosen for the training "
+                              "budget as --lr-defaults says)", OPTIMISATION)
+    lr_defaults: str = option("budget", "the default SGD step of a head: chosen for the training budget, corpus "
+                              "tokens x epochs (train/setup.py), or word2vec's classic one (0.025 for "
+                              "negative-sampling) for parity runs", OPTIMISATION, choices=LR_DEFAULTS)
     min_lr_ratio: float = option(1e-4, "the learning rate decays linearly to lr x this", OPTIMISATION)
     optimizer: str | None = option(None, "default: the head's (sgd with sparse row updates; adam for softmax and "
                                    "the metric-learning heads)", OPTIMISATION, choices=("sgd", "adam"))

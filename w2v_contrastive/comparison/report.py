@@ -14,13 +14,18 @@ from ..fileio import atomic_write
 
 #: the benchmarks followed during training, plotted against time
 TIMELINE_BENCHMARKS = ("wordsim353", "simlex999")
+#: what a baseline row is, under a table that holds one
+BASELINE_NOTE = ("Baselines are the incumbent tools trained on the same lines and vocabulary with the same dimension, "
+                 "window, negatives, subsampling, epochs and threads, at their own default step unless lr is set "
+                 "(comparison/baselines.py).")
 
 
 def summarise(runs: list[dict]) -> dict:
     """Per head: mean and 95% interval of every benchmark over seeds, analogy accuracy, words/s, wall
     time and peak memory (means over seeds)."""
     summary: dict[str, dict] = {}
-    for head, group in itertools.groupby(sorted(runs, key=lambda r: r["head"]), key=lambda r: r["head"]):
+    order = sorted(runs, key=lambda r: ("baseline" in r, r["head"]))  # (the heads, then the baselines)
+    for head, group in itertools.groupby(order, key=lambda r: r["head"]):
         group = list(group)
         row: dict[str, Any] = {"seeds": [r["seed"] for r in group], "scores": {}}
         for name in group[0]["similarity"]:
@@ -52,6 +57,8 @@ def summarise(runs: list[dict]) -> dict:
         row["optimizer"], row["lr"] = group[0]["training"]["optimizer"], group[0]["training"]["lr"]
         row["batch_size"] = group[0]["training"]["batch_size"]
         row["hyperparameters"] = group[0].get("head_settings", {}).get("hyperparameters", {})
+        if group[0].get("baseline"):  # (comparison/baselines.py: the tool, its version, what it trains)
+            row["baseline"] = group[0]["baseline"]
         summary[head] = row
     return summary
 
@@ -82,12 +89,15 @@ def results_table(results: dict) -> str:
         cells = [f"{row['scores'][n]['mean']:.3f} [{row['scores'][n]['ci95'][0]:.3f}, {row['scores'][n]['ci95'][1]:.3f}]"
                  for n in names]
         analogy = f"{row['analogy']:.3f}" if "analogy" in row else "-"
-        lines.append(f"| {head} | " + " | ".join(cells) + f" | {analogy} | {row['words_per_second']:,.0f} | "
-                     f"{row['seconds']:.0f} | {row['peak_memory_mb']:,.0f} | {row['optimizer']}, {row['lr']:g}, "
-                     f"{row['batch_size']}{_options(row.get('hyperparameters'))} |")
+        setup = (f"{row['baseline']['trains']}, lr {row['lr']:g}" if "baseline" in row else
+                 f"{row['optimizer']}, {row['lr']:g}, {row['batch_size']}{_options(row.get('hyperparameters'))}")
+        lines.append(f"| {row_label(head, row)} | " + " | ".join(cells) + f" | {analogy} | {row['words_per_second']:,.0f} | "
+                     f"{row['seconds']:.0f} | {row['peak_memory_mb']:,.0f} | {setup} |")
     first = next(iter(summary.values()))  # one vocabulary for all runs: one coverage
     coverage = ", ".join(f"{n} {first['scores'][n]['covered']}/{first['scores'][n]['pairs']}" for n in names)
     lines += ["", f"Pairs covered: {coverage}.", ""]
+    if any("baseline" in row for row in summary.values()):
+        lines += [BASELINE_NOTE, ""]
     lines += ["Estimator diagnostics on pairs of held-out documents: the cross-entropy (nats) of each run's "
               "normalised model (the softmax over its scores; for the hierarchical softmax its tree's, marked *), "
               "log Z(w) and the InfoNCE bound log(K+1) - L of the scores; geometry of the vectors (mean cosine of "
@@ -113,6 +123,11 @@ def results_table(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def row_label(name: str, row: dict) -> str:
+    """A table's name for a head's row, or for a baseline's: "gensim-sgns (baseline: gensim 4.4.0)"."""
+    return f"{name} (baseline: {row['baseline']['tool']})" if "baseline" in row else name
+
+
 def _options(hyperparameters: dict | None) -> str:
     """A head's options as used, for the table: "; negatives 5, margin 1" (nothing for runs recorded before)."""
     return "; " + ", ".join(f"{k.replace('_', ' ')} {v:g}" if isinstance(v, float) else f"{k.replace('_', ' ')} {v}"
@@ -126,15 +141,20 @@ def plot(results: dict, out: str) -> None:
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
-    colours = {head: f"C{i}" for i, head in enumerate(results["heads"])}
+    colours = {head: f"C{i}" for i, head in enumerate(results["summary"])}
+    labels = {head: row_label(head, row) for head, row in results["summary"].items()}
+    dashes = {head: "--" if "baseline" in row else "-" for head, row in results["summary"].items()}
     figure, axis = pyplot.subplots(figsize=(7, 4.5))
     for run in results["runs"]:
         history = run["history"]
+        if "baseline" in run:  # (the tools report no loss)
+            continue
         axis.plot([h["seconds"] for h in history], [h["loss"] for h in history], color=colours[run["head"]],
                   label=run["head"] if run["seed"] == results["seeds"][0] else None, alpha=0.8)
     axis.set(xlabel="training seconds", ylabel="loss per pair (each head its own scale)", yscale="log",
              title="Training loss")
-    axis.legend(fontsize=8)
+    if axis.get_legend_handles_labels()[0]:  # (no line when only baselines ran)
+        axis.legend(fontsize=8)
     _save(figure, os.path.join(out, "loss.png"))
 
     figure, axes = pyplot.subplots(1, len(TIMELINE_BENCHMARKS), figsize=(11, 4.5), sharex=True)
@@ -142,7 +162,8 @@ def plot(results: dict, out: str) -> None:
         for run in results["runs"]:
             timeline = run["timeline"]
             axis.plot([p["seconds"] for p in timeline], [p[name] for p in timeline], marker=".",
-                      color=colours[run["head"]], label=run["head"] if run["seed"] == results["seeds"][0] else None)
+                      color=colours[run["head"]], linestyle=dashes[run["head"]],
+                      label=labels[run["head"]] if run["seed"] == results["seeds"][0] else None)
         axis.set(xlabel="training seconds", ylabel="Spearman rho", title=name)
     axes[0].legend(fontsize=8)
     _save(figure, os.path.join(out, "rho.png"))
@@ -155,8 +176,8 @@ def plot(results: dict, out: str) -> None:
         means = np.array([row["scores"][n]["mean"] for n in names])
         low = means - np.array([row["scores"][n]["ci95"][0] for n in names])
         high = np.array([row["scores"][n]["ci95"][1] for n in names]) - means
-        axis.bar(np.arange(len(names)) + i * width, means, width, yerr=[low, high], capsize=2, label=head,
-                 color=colours[head])
+        axis.bar(np.arange(len(names)) + i * width, means, width, yerr=[low, high], capsize=2, label=labels[head],
+                 color=colours[head], hatch="//" if "baseline" in row else None)
     axis.set_xticks(np.arange(len(names)) + width * (len(summary) - 1) / 2, names, rotation=20, fontsize=8)
     axis.set(ylabel="Spearman rho (95% interval)", title="Word similarity")
     axis.legend(fontsize=8)

@@ -6,11 +6,13 @@ Identical conditions: one encoded corpus, one vocabulary, one noise distribution
 seed the same pair stream (the trainer draws pairs from a generator that depends on the seed only),
 the same dimension, window, negatives and budget (``epochs`` and/or ``max_seconds``). What a head
 sets for itself when the user does not (optimizer, learning rate, geometry, batch size) is its
-documented default, recorded with each run.
+documented default, recorded with each run. Baselines (``baselines``: gensim, fastText; baselines.py)
+train on the same lines and vocabulary with the same shared settings and their own tool's defaults, and
+are evaluated by the same code; their rows are marked as baselines, with the tool's version.
 
 Layout of ``out``::
 
-    runs/<head>-seed<seed>.json   one finished run, written atomically; resuming skips the runs present
+    runs/<name>-seed<seed>.json   one finished run of a head or baseline, written atomically; resuming skips it
     results.json                  every run, the shared settings, versions and hardware
     results.md                    head x benchmark table: mean and 95% interval over seeds, words/s, ...
     loss.png, rho.png, scores.png training loss and WS353 / SimLex rho against time; scores with intervals
@@ -45,6 +47,7 @@ from ..train.callbacks import Callback
 from ..train.distributed import Distributed, is_main_process
 from ..train.trainer import process_peak_rss_mb
 from ..vectors import Vectors
+from .baselines import Baseline, parse_baselines
 from .report import TIMELINE_BENCHMARKS, plot, results_table, summarise
 
 #: every similarity benchmark shipped in data/benchmarks
@@ -59,24 +62,30 @@ COMPARE_LOG_EVERY_SECONDS = 0.25
 
 
 def compare(corpus: Any, heads: Sequence[str], out: str | os.PathLike, seeds: Sequence[int] = (0,), *,
-            benchmarks: Iterable[str] = (), analogies: bool = True, eval_every_seconds: float = 30.0,
-            tensorboard: str | None = None, cache_dir: str | None = None, text_column: str = "text",
-            **settings: Any) -> dict | None:
+            baselines: Sequence[str] = (), benchmarks: Iterable[str] = (), analogies: bool = True,
+            eval_every_seconds: float = 30.0, tensorboard: str | None = None, cache_dir: str | None = None,
+            text_column: str = "text", **settings: Any) -> dict | None:
     """Train every head with every seed on ``corpus`` under the same ``settings`` (any TrainConfig
-    field), evaluate each run, and write the results, table and plots into ``out``. Returns the
-    content of results.json. Runs already finished in ``out`` are reused. Under torchrun every run
-    is trained by all the processes (train/distributed.py); rank 0 evaluates, writes and returns
-    the results, the other ranks return None."""
-    if not heads or not seeds:
-        raise W2VError("compare needs at least one head and one seed")
+    field), and every baseline (comparison/baselines.py: gensim-sgns, gensim-hs, gensim-cbow,
+    gensim-fasttext, fasttext) on the same corpus, vocabulary and shared settings; evaluate each run
+    alike, and write the results, table and plots into ``out``. Returns the content of results.json.
+    Runs already finished in ``out`` are reused. Under torchrun every run is trained by all the processes
+    (train/distributed.py); rank 0 evaluates, writes and returns the results, the other ranks return None."""
+    if not (heads or baselines) or not seeds:
+        raise W2VError("compare needs at least one head or baseline and one seed")
+    tools = {b.name: b for b in parse_baselines(baselines)}
     settings.setdefault("holdout", COMPARE_HOLDOUT)
     # (the timeline evaluates at metrics records: as often as its points need, whatever the command line's default)
     settings["log_every_seconds"] = min(settings.get("log_every_seconds", math.inf), COMPARE_LOG_EVERY_SECONDS)
     configs = {(head, seed): make_config(head, **{**settings, "seed": seed}) for head in heads for seed in seeds}
+    configs.update({(name, seed): tool.config({**settings, "seed": seed}) for name, tool in tools.items()
+                    for seed in seeds})
     similarity = [load_similarity(b) for b in (*SIMILARITY_BENCHMARKS, *benchmarks)]
     out = os.fspath(out)
     first = next(iter(configs.values()))
     distributed = Distributed.from_environment(first.device)
+    if tools and distributed is not None:
+        raise W2VError("--baselines train in one process: run compare --baselines without torchrun")
     main = is_main_process()
     if main:
         os.makedirs(os.path.join(out, "runs"), exist_ok=True)
@@ -87,10 +96,11 @@ def compare(corpus: Any, heads: Sequence[str], out: str | os.PathLike, seeds: Se
         writer = (lambda name=f"{head}-seed{seed}": writer_class(os.path.join(tensorboard, name))) if writer_class \
             else None
         runs.append(recorded_run(os.path.join(out, "runs", f"{head}-seed{seed}.json"), config, encoded, distributed,
-                                 similarity, analogies, eval_every_seconds, writer, TIMELINE_POINTS))
+                                 similarity, analogies, eval_every_seconds, writer, TIMELINE_POINTS, tools.get(head)))
     if not main:
         return None
-    results = {"corpus": encoded.description, "tokens": encoded.n_tokens, "heads": list(heads), "seeds": list(seeds),
+    results = {"corpus": encoded.description, "tokens": encoded.n_tokens, "heads": list(heads),
+               "baselines": {name: tool.describe() for name, tool in tools.items()}, "seeds": list(seeds),
                "settings": _shared_settings(configs), "versions": library_versions(numba=any(r["training"]["step"] == "fused" for r in runs)),
                "machine": machine(), **provenance(),
                "summary": summarise(runs), "runs": runs}
@@ -103,10 +113,12 @@ def compare(corpus: Any, heads: Sequence[str], out: str | os.PathLike, seeds: Se
 
 
 def recorded_run(path: str, config: TrainConfig, encoded, distributed: Distributed | None, similarity,
-                 analogies: bool, eval_every_seconds: float, writer=None, timeline_points: int = 0) -> dict | None:
-    """The run recorded at ``path``, trained with ``config``; when there is none, train and evaluate it
-    (:func:`_train_and_evaluate`; ``writer()`` makes its TensorBoard writer; the timeline evaluates every
-    ``eval_every_seconds`` and at ``timeline_points`` fractions of the budget) and record it there, atomically.
+                 analogies: bool, eval_every_seconds: float, writer=None, timeline_points: int = 0,
+                 baseline: Baseline | None = None) -> dict | None:
+    """The run recorded at ``path``, trained with ``config`` (by ``baseline`` when given, else by
+    ``config``'s head); when there is none, train and evaluate it (:func:`_train_and_evaluate`; ``writer()``
+    makes its TensorBoard writer; the timeline evaluates every ``eval_every_seconds`` and at
+    ``timeline_points`` fractions of the budget) and record it there, atomically.
     Under torchrun every rank learns from rank 0 whether to train, all train, and rank 0 writes (the others
     get None)."""
     main = is_main_process()
@@ -116,7 +128,7 @@ def recorded_run(path: str, config: TrainConfig, encoded, distributed: Distribut
     if run is None:
         ranks = distributed.world_size if distributed is not None else 1
         run = _train_and_evaluate(encoded, config, similarity, analogies, eval_every_seconds,
-                                  writer() if writer else None, timeline_points, ranks)
+                                  writer() if writer else None, timeline_points, ranks, baseline)
         if main:
             with atomic_write(path) as handle:
                 json.dump(run, handle, indent=1)
@@ -175,7 +187,8 @@ class Timeline(Callback):
 
 
 def _train_and_evaluate(encoded, config: TrainConfig, similarity, analogies: bool, eval_every_seconds: float,
-                        writer, timeline_points: int = 0, ranks: int = 1) -> dict | None:
+                        writer, timeline_points: int = 0, ranks: int = 1,
+                        baseline: Baseline | None = None) -> dict | None:
     budget_words = encoded.n_tokens * (1 - config.holdout) * config.epochs
     if config.max_words:
         budget_words = min(budget_words, config.max_words)
@@ -183,27 +196,33 @@ def _train_and_evaluate(encoded, config: TrainConfig, similarity, analogies: boo
     timeline = Timeline([b for b in similarity if b.name in TIMELINE_BENCHMARKS], eval_every_seconds, writer,
                         timeline_points, budget_words, config.max_seconds)
     with PeakMemory() as memory:
-        result = train(encoded, config.head, callbacks=[timeline], **_settings_of(config))
+        vectors, trained = (baseline.train(encoded, config, timeline) if baseline is not None
+                            else _train_head(encoded, config, timeline))
     if not is_main_process():
         return None
-    vectors = result.vectors
-    timeline.finish(result.stats.history[-1] if result.stats.history else None, vectors)
+    timeline.finish(trained["history"][-1] if trained["history"] else None, vectors)
     scores = {}
     for benchmark in similarity:
         row = evaluate_similarity(vectors, benchmark)
         scores[row["benchmark"]] = {k: row[k] for k in ("spearman", "spearman_ci95", "pearson", "covered", "pairs")}
-    run = {"head": config.head, "seed": config.seed, "config": config.to_dict(), "head_settings": head_summary(result),
-           "training": {k: v for k, v in dataclasses.asdict(result.stats).items() if k != "history"},
-           "peak_memory_mb": memory.peak_mb, "similarity": scores, "geometry": embedding_geometry(vectors),
-           "held_out": result.held_out,
-           "history": result.stats.history, "timeline": timeline.points}
+    run = {"head": baseline.name if baseline is not None else config.head, "seed": config.seed,
+           "config": config.to_dict(), **trained, "peak_memory_mb": memory.peak_mb, "similarity": scores,
+           "geometry": embedding_geometry(vectors), "timeline": timeline.points}
     if analogies:
         run["analogy"] = evaluate_analogies(vectors, ANALOGY_BENCHMARK)
     if writer is not None:
         for name, row in scores.items():
-            writer.add_scalar(f"final/{name}", row["spearman"], int(result.stats.words))
+            writer.add_scalar(f"final/{name}", row["spearman"], int(trained["training"]["words"]))
         writer.close()
     return run
+
+
+def _train_head(encoded, config: TrainConfig, timeline: Timeline) -> tuple[Vectors, dict]:
+    """Train ``config``'s head: (its vectors, the run's record of how it trained, as a baseline's train gives it)."""
+    result = train(encoded, config.head, callbacks=[timeline], **_settings_of(config))
+    return result.vectors, {"head_settings": head_summary(result), "held_out": result.held_out,
+                            "training": {k: v for k, v in dataclasses.asdict(result.stats).items() if k != "history"},
+                            "history": result.stats.history}
 
 
 def _settings_of(config: TrainConfig) -> dict:

@@ -14,8 +14,10 @@ with every seed and scored on *reporting* pairs that no selection read:
 
 The search (``spec``): ``KEY=V1,V2,...`` for any training setting (``lr=0.0125,0.025,0.05 window=2,5,10``),
 ``HEAD.KEY=...`` for one head only, and ``xF`` for F times the head's own default (``lr=x0.5,x1,x2``: an SGD
-head and an Adam head each searched around its own step). The grid, or ``trials`` points of it drawn at
-random (the same draw for every head). Every trial's settings are checked before anything trains.
+head and an Adam head each searched around its own step; a head's default step depends on the training budget,
+train/setup.py). The grid, or ``trials`` points of it drawn at random (the same draw for every head). Every
+trial's settings are checked before anything trains. Baselines (``baselines``, comparison/baselines.py) are
+searched alike over the settings they honour, ``xF`` of ``lr`` being F times their tool's own default step.
 
 Layout of ``out``::
 
@@ -46,8 +48,10 @@ from ..fileio import atomic_write
 from ..heads import build_head
 from ..rundir import library_versions, machine, provenance
 from ..train.distributed import Distributed, is_main_process
-from ..train.setup import Machine, plan
-from .report import summarise
+from ..train.setup import Machine, plan, training_words
+from .report import BASELINE_NOTE, row_label, summarise
+from .baselines import BASELINES, parse_baselines
+from .baselines import SETTINGS as BASELINE_SETTINGS
 from .runner import COMPARE_HOLDOUT, SIMILARITY_BENCHMARKS, recorded_run
 
 log = logging.getLogger("w2v_contrastive")
@@ -90,14 +94,22 @@ def search_points(space: dict[str, dict[str, list[str]]], trials: int | None, se
     return {head: [grid[i] for i in picks] for head, grid in grids.items()}
 
 
-def resolve(head: str, raw: dict[str, str], settings: dict[str, Any]) -> TrainConfig:
-    """The config of one trial: ``settings`` with ``raw`` converted (``xF``: F times the head's default)."""
-    base = make_config(head, **settings)
+def resolve(head: str, raw: dict[str, str], settings: dict[str, Any], corpus_tokens: int | None = None) -> TrainConfig:
+    """The config of one trial of ``head`` (or baseline): ``settings`` with ``raw`` converted (``xF``: F times the
+    default, for ``lr`` the one a corpus of ``corpus_tokens`` tokens gets; None: the classic one)."""
+    plain = {name: text for name, text in raw.items() if not text.startswith("x")}
     values = {}
+    for name, text in plain.items():
+        kind = setting_type(name)
+        try:
+            values[name] = _parse_bool(text) if kind is bool else kind(text)
+        except ValueError:
+            raise W2VError(f"--tune: {name}={text} is not a {kind.__name__}") from None
+    base = config_of(head, {**settings, **values})
     for name, text in raw.items():
         kind = setting_type(name)
         if text.startswith("x"):
-            default = _default(base, name)
+            default = _default(head, base, name, corpus_tokens)
             try:
                 factor = float(text[1:])
             except ValueError:
@@ -105,19 +117,23 @@ def resolve(head: str, raw: dict[str, str], settings: dict[str, Any]) -> TrainCo
             if not isinstance(default, (int, float)) or isinstance(default, bool):
                 raise W2VError(f"--tune: {name} has no numeric default to multiply ({text})")
             values[name] = round(default * factor) if kind is int else default * factor
-            continue
-        try:
-            values[name] = _parse_bool(text) if kind is bool else kind(text)
-        except ValueError:
-            raise W2VError(f"--tune: {name}={text} is not a {kind.__name__}") from None
-    return make_config(head, **{**settings, **values})
+    return config_of(head, {**settings, **values})
 
 
-def _default(config: TrainConfig, name: str):
-    """What ``config`` trains with for ``name`` when unset: the learning rate the head resolves, else the field."""
-    if name == "lr" and config.lr is None:
-        return plan(config, build_head(config.head, config), Machine(torch.device("cpu"), 1)).lr
-    return getattr(config, name)
+def config_of(name: str, settings: dict[str, Any]) -> TrainConfig:
+    """The validated config of a run of head or baseline ``name`` with ``settings``."""
+    return BASELINES[name].config(settings) if name in BASELINES else make_config(name, **settings)
+
+
+def _default(head: str, config: TrainConfig, name: str, corpus_tokens: int | None):
+    """What ``config`` trains with for ``name`` when unset: the learning rate the head (for the training budget
+    on ``corpus_tokens`` tokens) or the baseline's tool resolves, else the field."""
+    if name != "lr" or config.lr is not None:
+        return getattr(config, name)
+    if head in BASELINES:
+        return BASELINES[head].default_lr
+    budget = training_words(config, corpus_tokens) if corpus_tokens is not None else None
+    return plan(config, build_head(config.head, config), Machine(torch.device("cpu"), 1), budget).lr
 
 
 def _parse_bool(text: str) -> bool:
@@ -167,43 +183,60 @@ def development_and_reporting(select_on: Iterable[str] | None, report_on: Iterab
     return development, reporting
 
 
-def tune(corpus: Any, heads: Sequence[str], out: str | os.PathLike, spec: str, *, trials: int | None = None,
-         seeds: Sequence[int] = (0,), select_on: Iterable[str] | None = None, report_on: Iterable[str] | None = None,
-         split_seed: int = 0, benchmarks: Iterable[str] = (), cache_dir: str | None = None, text_column: str = "text",
-         on_trial: Callable[[dict], None] | None = None, **settings: Any) -> dict | None:
-    """Tune each head on development pairs and report defaults and tuned settings on the rest (module docstring).
-    ``settings``: every other training setting, shared by all trials (the budget: ``epochs``, ``max_seconds``).
-    ``on_trial(record)`` is called after each trial. Returns results.json's content (None on torchrun ranks > 0)."""
-    if not heads or not seeds:
-        raise W2VError("compare --tune needs at least one head and one seed")
+def tune(corpus: Any, heads: Sequence[str], out: str | os.PathLike, spec: str, *, baselines: Sequence[str] = (),
+         trials: int | None = None, seeds: Sequence[int] = (0,), select_on: Iterable[str] | None = None,
+         report_on: Iterable[str] | None = None, split_seed: int = 0, benchmarks: Iterable[str] = (),
+         cache_dir: str | None = None, text_column: str = "text", on_trial: Callable[[dict], None] | None = None,
+         **settings: Any) -> dict | None:
+    """Tune each head and baseline on development pairs and report defaults and tuned settings on the rest (module
+    docstring). ``settings``: every other training setting, shared by all trials (the budget: ``epochs``,
+    ``max_seconds``). ``on_trial(record)`` is called after each trial. Returns results.json's content (None on
+    torchrun ranks > 0)."""
+    if not (heads or baselines) or not seeds:
+        raise W2VError("compare --tune needs at least one head or baseline and one seed")
+    tools = {b.name: b for b in parse_baselines(baselines)}
+    names = [*heads, *tools]
     settings.setdefault("holdout", COMPARE_HOLDOUT)
     settings = {k: v for k, v in settings.items() if k != "seed"}
-    points = search_points(parse_spec(spec, heads), trials, split_seed)
-    trial_configs = {head: [resolve(head, raw, {**settings, "seed": seeds[0]}) for raw in points[head]]
-                     for head in heads}  # (every trial checked before anything trains)
+    space = parse_spec(spec, names)
+    for name in tools:
+        foreign = sorted(set(space[name]) - set(BASELINE_SETTINGS))
+        if foreign:
+            raise W2VError(f"--tune: baseline {name} has no equivalent of {foreign[0]} (search it for the heads "
+                           f"alone: HEAD.{foreign[0]}=...)")
+    points = search_points(space, trials, split_seed)
+    for name in names:  # (every trial checked before anything trains)
+        for raw in points[name]:
+            resolve(name, raw, {**settings, "seed": seeds[0]})
     development, reporting = development_and_reporting(select_on, report_on, benchmarks, PairSplit(split_seed))
     out = os.fspath(out)
-    first = next(iter(trial_configs.values()))[0]
+    first = config_of(names[0], {**settings, "seed": seeds[0]})
     distributed = Distributed.from_environment(first.device)
+    if tools and distributed is not None:
+        raise W2VError("--baselines train in one process: run compare --tune --baselines without torchrun")
     main = is_main_process()
     if main:
         for folder in ("trials", "runs"):
             os.makedirs(os.path.join(out, folder), exist_ok=True)
     encoded = prepare_shared_corpus(corpus, first, text_column, cache_dir, distributed)
+    tokens = encoded.n_tokens  # (a head's default step, x1, is the one for the budget on this corpus)
+    trial_configs = {name: [resolve(name, raw, {**settings, "seed": seeds[0]}, tokens) for raw in points[name]]
+                     for name in names}
 
-    def finished_or_trained(path: str, config: TrainConfig, scored_on: list[SimilarityBenchmark]) -> dict | None:
-        return recorded_run(path, config, encoded, distributed, scored_on, False, math.inf)
+    def finished_or_trained(path: str, name: str, config: TrainConfig,
+                            scored_on: list[SimilarityBenchmark]) -> dict | None:
+        return recorded_run(path, config, encoded, distributed, scored_on, False, math.inf, baseline=tools.get(name))
 
     records, selected = [], {}
-    for head in heads:
+    for head in names:
         best = None
         for n, (raw, config) in enumerate(zip(points[head], trial_configs[head])):
-            run = finished_or_trained(os.path.join(out, "trials", f"{head}-{n}.json"), config, development)
+            run = finished_or_trained(os.path.join(out, "trials", f"{head}-{n}.json"), head, config, development)
             if not main:
                 continue
             score = development_score(run)
             record = {"head": head, "trial": n, "of": len(points[head]), "search": raw,
-                      "settings": {k: _default(config, k) for k in raw}, "dev_score": score,
+                      "settings": {k: _default(head, config, k, tokens) for k in raw}, "dev_score": score,
                       "dev": {k: v["spearman"] for k, v in run["similarity"].items()}, "run": run}
             records.append(record)
             if on_trial is not None:
@@ -215,27 +248,29 @@ def tune(corpus: Any, heads: Sequence[str], out: str | os.PathLike, spec: str, *
         if distributed is not None:
             selected[head] = distributed.broadcast(selected.get(head))
     final = {"default": [], "tuned": []}
-    for head, seed in itertools.product(heads, seeds):
+    for head, seed in itertools.product(names, seeds):
         numeric = {k for k, v in selected[head]["settings"].items() if isinstance(v, (int, float))
                    and not isinstance(v, bool)}  # (the defaults, resolved as the trials' values are)
-        default = resolve(head, {k: "x1" for k in numeric}, {**settings, "seed": seed})
-        tuned = resolve(head, selected[head]["search"], {**settings, "seed": seed})
+        default = resolve(head, {k: "x1" for k in numeric}, {**settings, "seed": seed}, tokens)
+        tuned = resolve(head, selected[head]["search"], {**settings, "seed": seed}, tokens)
         path = os.path.join(out, "runs", f"{head}-%s-seed{seed}.json")
-        final["default"].append(finished_or_trained(path % "default", default, reporting))
+        final["default"].append(finished_or_trained(path % "default", head, default, reporting))
         same = tuned.to_dict() == default.to_dict()  # (the defaults won: the same run)
-        final["tuned"].append(final["default"][-1] if same else finished_or_trained(path % "tuned", tuned, reporting))
+        final["tuned"].append(final["default"][-1] if same else
+                              finished_or_trained(path % "tuned", head, tuned, reporting))
     if not main:
         return None
-    results = {"corpus": encoded.description, "tokens": encoded.n_tokens, "heads": list(heads), "seeds": list(seeds),
+    results = {"corpus": encoded.description, "tokens": encoded.n_tokens, "heads": list(heads),
+               "baselines": {name: tool.describe() for name, tool in tools.items()}, "seeds": list(seeds),
                "spec": spec, "trials_per_head": len(next(iter(points.values()))), "split_seed": split_seed,
                "development": {d.name: len(d.pairs) for d in development},
                "reporting": {r.name: len(r.pairs) for r in reporting},
                "settings": {k: v for k, v in first.to_dict().items() if k not in ("head", "seed")},
                "versions": library_versions(numba=True), "machine": machine(), **provenance(),
                "selected": {head: {k: selected[head][k] for k in ("search", "settings", "trial", "dev_score")}
-                            for head in heads},
-               "defaults": {head: {k: _default(make_config(head, **settings), k) for k in points[head][0]}
-                            for head in heads},
+                            for head in names},
+               "defaults": {head: {k: _default(head, config_of(head, settings), k, tokens) for k in points[head][0]}
+                            for head in names},
                "default": summarise(final["default"]), "tuned": summarise(final["tuned"]),
                "trials": [{k: v for k, v in r.items() if k != "run"} for r in records],
                "runs": final}
@@ -262,7 +297,7 @@ def tuning_table(results: dict) -> str:
              f"pairs no selection read, seeds {', '.join(map(str, results['seeds']))} (mean [95% interval]).", "",
              "| head | settings | dev score | " + " | ".join(n.removesuffix(":report") for n in names) + " |",
              "|---|---|---|" + "---|" * len(names)]
-    for head in results["heads"]:
+    for head in [*results["heads"], *results.get("baselines", {})]:
         chosen = results["selected"][head]
         for kind in ("default", "tuned"):
             row = results[kind][head]
@@ -275,5 +310,7 @@ def tuning_table(results: dict) -> str:
                 score = row["scores"][name]
                 low, high = score["ci95"] or (float("nan"), float("nan"))
                 cells.append(f"{score['mean']:.3f} [{low:.3f}, {high:.3f}]")
-            lines.append(f"| {head} | {described} | {dev} | " + " | ".join(cells) + " |")
+            lines.append(f"| {row_label(head, row)} | {described} | {dev} | " + " | ".join(cells) + " |")
+    if results.get("baselines"):
+        lines += ["", BASELINE_NOTE]
     return "\n".join(lines) + "\n"

@@ -39,6 +39,17 @@ IN_BATCH_SIZE = 512
 CBOW_SGD_LR_FACTOR = 2
 #: pairs per step of the fused CPU kernel (a unit of work there: every pair is scored with fresh vectors)
 FUSED_BATCH_SIZE = 16384
+#: the budget rule (:func:`budget_step`): the SGD step of a word2vec-style head is BUDGET_STEP on a budget of up to
+#: BUDGET_SMALL_WORDS training words, then falls as budget^-BUDGET_EXPONENT, never below the head's classic step.
+#: Read from tuning on development pairs (scripts/bench_lr_budget.py; 3 seeds each): on 1.5M words (gutenberg-small,
+#: 3 epochs) negative-sampling, nce and infonce all selected 0.2 (x8, x4, x2 of their classic steps; bench/
+#: lr-budget-sweep-small.json); on 20M words (gutenberg-mid, 5 epochs) they selected 0.05-0.1, 0.05-0.1 and 0.1, and
+#: hierarchical-softmax 0.05 (bench/tuned-comparison-2026-12-01, bench/tuned-lr-extension-2026-12-01): a factor of
+#: 2-4 over 13x the words, (13)^0.4 = 2.8. Below 1.5M words (0.5M: vectors near rho 0.1) the selections were
+#: erratic, so the step stays flat there; far above, the floor is word2vec's 0.025, set for billions of words.
+BUDGET_STEP = 0.2
+BUDGET_SMALL_WORDS = 1.5e6
+BUDGET_EXPONENT = 0.4
 
 
 @dataclass(frozen=True)
@@ -68,6 +79,8 @@ class TrainingSetup:
     threads: int
     optimizer: str
     lr: float
+    #: how ``lr`` was chosen (:func:`default_lr`), recorded in the run's config.json
+    lr_rule: str
     output_bias: bool
     tied: bool
     #: which training step runs, one of :data:`STEPS`
@@ -88,14 +101,13 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def plan(config: TrainConfig, head: Head, machine: Machine) -> TrainingSetup:
-    """The setup of a run with ``config`` and ``head`` on ``machine``; a one-line W2VError for
-    combinations that cannot work. ``None`` settings take the head's defaults."""
+def plan(config: TrainConfig, head: Head, machine: Machine, budget_words: float | None = None) -> TrainingSetup:
+    """The setup of a run with ``config`` and ``head`` on ``machine``, training on ``budget_words``
+    corpus tokens in all (:func:`training_words`; None: not known); a one-line W2VError for combinations
+    that cannot work. ``None`` settings take the head's defaults."""
     output_bias, tied = model_shape(config, head)
     optimizer = config.optimizer or head.default_optimizer
-    lr = config.lr if config.lr is not None else head.default_lr[optimizer]
-    if config.lr is None and config.model == "cbow" and optimizer == "sgd":
-        lr *= CBOW_SGD_LR_FACTOR
+    lr, lr_rule = default_lr(config, head, optimizer, budget_words)
     threads = config.threads or max(1, machine.cpu_count // machine.local_ranks)
     fused = config.fused_cpu and fused_kernel_fits(head, machine.device, optimizer, tied)
     sync = None
@@ -115,8 +127,41 @@ def plan(config: TrainConfig, head: Head, machine: Machine) -> TrainingSetup:
     # averaging W models divides each rank's update by W: each rank steps W times as far (the linear
     # scaling rule, as local SGD does), so the average moves as far as all their updates
     rank_lr_factor = machine.ranks if sync == "average" else 1
-    return TrainingSetup(machine.device, threads, optimizer, lr, output_bias, tied, step, sync, rank_lr_factor,
-                         config.batch_size or default_batch_size(head, step, machine.device))
+    return TrainingSetup(machine.device, threads, optimizer, lr, lr_rule, output_bias, tied, step, sync,
+                         rank_lr_factor, config.batch_size or default_batch_size(head, step, machine.device))
+
+
+def training_words(config: TrainConfig, corpus_tokens: int) -> float:
+    """The training budget the step is chosen for: corpus tokens x epochs, or ``max_words`` when that is less."""
+    words = float(corpus_tokens) * config.epochs
+    return min(words, float(config.max_words)) if config.max_words else words
+
+
+def default_lr(config: TrainConfig, head: Head, optimizer: str, budget_words: float | None) -> tuple[float, str]:
+    """(the step, how it was chosen): ``--lr`` when given; else the head's classic step (word2vec's 0.025
+    for SGD negative sampling), times :data:`CBOW_SGD_LR_FACTOR` for SGD CBOW; with ``--lr-defaults budget``
+    (the default) and a known budget, a skip-gram head trained by SGD as it is by default (no subwords: the
+    rule was measured without them) takes max(classic step, :func:`budget_step` of the budget)."""
+    if config.lr is not None:
+        return config.lr, "--lr"
+    classic = head.default_lr[optimizer]
+    if optimizer != "sgd":
+        return classic, f"the {head.name} head's {optimizer} step"
+    if config.model == "cbow":
+        return classic * CBOW_SGD_LR_FACTOR, f"word2vec.c's CBOW rule: {CBOW_SGD_LR_FACTOR} x {classic:g}"
+    measured = head.default_optimizer == "sgd" and config.subword_units() is None
+    if config.lr_defaults == "word2vec" or budget_words is None or not measured:
+        return classic, f"the {head.name} head's classic step"
+    step = budget_step(budget_words)
+    if step <= classic:
+        return classic, f"budget rule: {budget_words:,.0f} training words -> the classic step {classic:g}"
+    return step, f"budget rule: {budget_words:,.0f} training words -> {step:.3g}"
+
+
+def budget_step(budget_words: float) -> float:
+    """lr(B) = BUDGET_STEP x (BUDGET_SMALL_WORDS / max(B, BUDGET_SMALL_WORDS))^BUDGET_EXPONENT for B training words:
+    0.2 up to 1.5M words, 0.124 at 5M, 0.071 at 20M, 0.046 at 60M, 0.025 at 275M."""
+    return BUDGET_STEP * (BUDGET_SMALL_WORDS / max(budget_words, BUDGET_SMALL_WORDS)) ** BUDGET_EXPONENT
 
 
 def default_batch_size(head: Head, step: str, device: torch.device) -> int:

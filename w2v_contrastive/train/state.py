@@ -53,6 +53,8 @@ class TrainStats:
     device: str = "cpu"
     threads: int = 1
     lr: float = 0.0
+    #: how the step was chosen (train/setup.py ``default_lr``)
+    lr_rule: str = ""
     optimizer: str = "sgd"
     batch_size: int = 0
     #: the training step that ran (train/setup.py STEPS)

@@ -39,7 +39,7 @@ from .distributed import AGREE_EVERY, Distributed
 from .fused_sgd import FusedSkipGramSGD
 from .progress import Progress
 from .setup import (Machine, build_model, build_optimizers, build_row_update, dense_gradient_names, plan,
-                    resolve_device)
+                    resolve_device, training_words)
 from .state import Identity, NonFinite, TrainingState, TrainStats
 from .steps import AutogradStep, FusedStep, RowStep
 
@@ -81,7 +81,7 @@ class Trainer:
         self.head = build_head(config.head, config)
         device = resolve_device(config.device)
         machine = Machine.current(distributed.device(device) if distributed else device, distributed)
-        self.setup = setup = plan(config, self.head, machine)
+        self.setup = setup = plan(config, self.head, machine, training_words(config, corpus.n_tokens))
         self.device = setup.device
         if self.device.type == "cpu":
             torch.set_num_threads(setup.threads)
@@ -276,7 +276,7 @@ class Trainer:
         stats.peak_rss_mb = process_peak_rss_mb()
         if self.device.type == "cuda":
             stats.peak_gpu_mb = torch.cuda.max_memory_allocated(self.device) / 2**20
-        stats.device, stats.threads, stats.lr = str(self.device), setup.threads, setup.lr
+        stats.device, stats.threads, stats.lr, stats.lr_rule = str(self.device), setup.threads, setup.lr, setup.lr_rule
         stats.optimizer, stats.batch_size, stats.step = setup.optimizer, setup.batch_size, setup.step
         stats.deterministic = self.config.deterministic
         return stats
