@@ -1,0 +1,525 @@
+"""The docs' result pages, the README's headline table and the figures, rendered from the records in bench/.
+
+    python scripts/report.py            # write docs/results/*.md, README.md's headline table, docs/figures/*.png
+    python scripts/report.py --check    # exit 1, naming each file, if a committed page differs from its records
+
+Every number on those pages is read from a JSON record, and each table is followed by the record's own
+date, command and machine, so no figure is typed by hand and none can drift from its data. The words
+around the tables (INTRO and each section's text below) carry no numbers.
+
+To add a record, add one entry to a page's list in PAGES (a section naming the record and the kind of
+table it is), run this script, and commit the record with the pages and figures it changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import re
+import statistics
+import sys
+from typing import Callable, Sequence
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+RESULTS = "docs/results"
+FIGURES = "docs/figures"
+README = "README.md"
+#: the README's generated block lies between these two lines
+HEADLINE_BEGIN, HEADLINE_END = "<!-- headline table: scripts/report.py -->", "<!-- end of headline table -->"
+BENCHMARK_NAMES = {"wordsim353": "WS353", "simlex999": "SimLex", "men3k": "MEN", "rg65": "RG65", "mturk287": "MTurk",
+                   "wordsim353_sim": "WS353-sim", "wordsim353_rel": "WS353-rel"}
+MAIN_BENCHMARKS = ("wordsim353", "simlex999", "men3k")
+#: one colour per head or baseline in every figure
+COLOURS = {name: f"C{i}" for i, name in enumerate((
+    "negative-sampling", "nce", "infonce", "hierarchical-softmax", "softmax", "n-pair", "contrastive", "triplet",
+    "lifted-structured", "gensim-sgns", "gensim-hs", "gensim-cbow", "gensim-fasttext", "fasttext"))}
+
+
+# -- reading records ------------------------------------------------------------------------------------------
+
+def record(path: str) -> dict:
+    with open(os.path.join(ROOT, path), encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def hardware(machine: dict | None, versions: dict | None = None) -> str:
+    """The spec line of a record's machine: "2-core x86-64, 23.5 GiB, no GPU, torch 2.13.0+cpu, Python 3.11.7"
+    (what the record holds of it)."""
+    machine, versions = machine or {}, versions or {}
+    parts = []
+    if machine.get("cpus"):
+        architecture = "x86-64" if "x86_64" in machine.get("platform", "") else ""
+        parts.append(f"{machine['cpus']}-core {architecture}".strip())
+    if machine.get("memory_gib"):
+        parts.append(f"{machine['memory_gib']:g} GiB")
+    if "gpu" in machine:
+        parts.append(machine["gpu"] or "no GPU")
+    torch_version = machine.get("torch") or versions.get("torch")
+    if torch_version:
+        parts.append(f"torch {torch_version}")
+    python = machine.get("python") or versions.get("python")
+    if python:
+        parts.append(f"Python {python}")
+    return ", ".join(parts)
+
+
+def provenance(path: str, data: dict) -> str:
+    """The line under a table: the record, its date, command and machine, as far as it holds them."""
+    parts = [f"Record `{path}`"]
+    if data.get("date"):
+        parts.append(f"run {data['date']}")
+    spec = hardware(data.get("machine"), data.get("versions"))
+    if spec:
+        parts.append(f"on {spec}")
+    line = "<small>" + ", ".join(parts) + "."
+    if data.get("command"):
+        line += f" Command: `{data['command']}`"
+    return line + "</small>"
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def rho(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def interval(score: dict) -> str:
+    """A summary score: "0.412 [0.391, 0.432]" (mean over seeds and 95% interval)."""
+    low, high = score["ci95"]
+    return f"{score['mean']:.3f} [{low:.3f}, {high:.3f}]"
+
+
+# -- the kinds of table ---------------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class GensimRuns:
+    """A ``scripts/bench.py`` record: gensim and our heads on one corpus and settings, medians over repeats."""
+
+    path: str
+    heads: Sequence[str] | None = None  # (None: every engine of the record)
+
+    def rows(self) -> list[tuple[str, dict]]:
+        summary = record(self.path)["summary"]
+        return [(engine, row) for engine, row in summary.items()
+                if engine == "gensim" or self.heads is None or engine in self.heads]
+
+    def markdown(self) -> str:
+        data = record(self.path)
+        rows = []
+        for engine, row in self.rows():
+            name = f"gensim {data['runs'][0].get('version', '')}".strip() if engine == "gensim" else f"`{engine}`"
+            ratios = ", ".join(f"{r:.2f}" for r in row.get("ratios_vs_gensim", []))
+            rows.append([name, rate(row["words_per_second"]), f"{row.get('ratio_vs_gensim', 1):.2f} ({ratios})",
+                         rate(row["peak_rss_mb"]), *(rho(row[b]) for b in MAIN_BENCHMARKS)])
+        settings = ", ".join(f"{k} {v}" for k, v in data["settings"].items())
+        return "\n\n".join([f"Settings: {settings}; gensim input `{data.get('gensim_input', 'file')}`; medians of "
+                            f"{data['repeats']} alternating repeats, each run in its own process.",
+                            table(["engine", "words/s", "x gensim (per repeat)", "peak RSS MB", "WS353", "SimLex", "MEN"],
+                                  rows), provenance(self.path, data)])
+
+
+@dataclasses.dataclass
+class Parity:
+    """Several ``scripts/bench.py`` records of one head against gensim, one row each: speed and quality side by side."""
+
+    paths: Sequence[str]
+
+    def markdown(self) -> str:
+        rows, notes = [], []
+        for path in self.paths:
+            data = record(path)
+            gensim = data["summary"]["gensim"]
+            engine, ours = next((e, r) for e, r in data["summary"].items() if e != "gensim")
+            settings = data["settings"]
+            what = f"{settings.get('model', 'skipgram')}, {engine}" + (
+                f", subwords {settings['subwords']}" if settings.get("subwords") else "")
+            lr = f"lr {settings['lr']}" if "lr" in settings else "each tool's default lr"
+            ratios = ", ".join(f"{r:.2f}" for r in ours.get("ratios_vs_gensim", []))
+            rows.append([what, f"gensim {data.get('gensim_loss', 'negative')}, input {data['gensim_input']}, {lr}",
+                         rate(gensim["words_per_second"]), rate(ours["words_per_second"]),
+                         f"{ours['ratio_vs_gensim']:.2f} ({ratios})",
+                         " / ".join(rho(gensim[b]) for b in MAIN_BENCHMARKS),
+                         " / ".join(rho(ours[b]) for b in MAIN_BENCHMARKS)])
+            notes.append("- " + provenance(path, data))
+        return "\n\n".join([table(["ours", "gensim", "gensim words/s", "ours words/s", "x gensim (per repeat)",
+                                   "gensim WS353 / SimLex / MEN", "ours WS353 / SimLex / MEN"], rows), "\n".join(notes)])
+
+
+@dataclasses.dataclass
+class Comparison:
+    """A ``w2v-contrastive compare`` record (results.json): every head's scores with 95% intervals, speed,
+    the estimator diagnostics, and a figure of WS353 and SimLex against training words."""
+
+    path: str
+    heads: Sequence[str] | None = None  # (None: every head and baseline of the record)
+    benchmarks: Sequence[str] = ("wordsim353", "simlex999", "men3k", "rg65", "mturk287")
+    figure: str | None = None  # (a file name under docs/figures: draw the curves there)
+
+    def summary(self) -> dict:
+        summary = record(self.path)["summary"]
+        return {head: row for head, row in summary.items() if self.heads is None or head in self.heads}
+
+    def markdown(self) -> str:
+        data = record(self.path)
+        rows = []
+        for head, row in self.summary().items():
+            held = row.get("held_out") or {}
+            cross_entropy = held.get("cross_entropy", held.get("softmax_cross_entropy"))
+            log_z = f"{held['log_z_mean']:.2f} ({held['log_z_std']:.2f})" if "log_z_mean" in held else "-"
+            setup = (row["baseline"].get("trains", "") if "baseline" in row
+                     else f"{row['optimizer']}, {row['lr']:g}, {row['batch_size']}")
+            name = f"{head} (baseline: {row['baseline']['tool']})" if "baseline" in row else head
+            rows.append([name, *(interval(row["scores"][b]) for b in self.benchmarks if b in row["scores"]),
+                         rho(row.get("analogy")), rate(row["words_per_second"]), f"{row['seconds']:.0f}", setup,
+                         "-" if cross_entropy is None else f"{cross_entropy:.3f}", log_z])
+        names = [BENCHMARK_NAMES[b] for b in self.benchmarks if b in next(iter(self.summary().values()))["scores"]]
+        seeds = data["seeds"]
+        settings = data["settings"]
+        budget = f"{settings['epochs']} epochs" + (f" or {settings['max_seconds']:g} s" if settings.get("max_seconds")
+                                                   else "")
+        about = (f"{os.path.basename(data['corpus'])}, {data['tokens']:,} tokens, {settings.get('model', 'skipgram')}, dim "
+                 f"{settings['dim']}, window {settings['window']}, {budget} per run, seeds "
+                 f"{', '.join(map(str, seeds))}; "
+                 + ("mean and Student's t 95% interval over seeds." if len(seeds) > 1 else
+                    "one seed: the 95% interval is the bootstrap over the benchmark's pairs."))
+        parts = [about, table(["head", *names, "analogy", "words/s", "seconds", "optimizer, lr, batch",
+                               "held-out CE", "log Z mean (std)"], rows)]
+        if self.figure:
+            parts.append(f"![WS353 and SimLex against training words](../figures/{self.figure})")
+        parts.append(provenance(self.path, data))
+        return "\n\n".join(parts)
+
+    def draw(self) -> None:
+        if self.figure:
+            data = record(self.path)
+            plot_curves(data, self.summary(), os.path.join(ROOT, FIGURES, self.figure))
+
+
+@dataclasses.dataclass
+class Tuned:
+    """A ``compare --tune`` record: each head's defaults and selected settings on the reporting pairs."""
+
+    path: str
+
+    def markdown(self) -> str:
+        data = record(self.path)
+        names = [b for b in data["reporting"] if b.split(":")[0] in ("wordsim353", "simlex999", "men3k", "rg65",
+                                                                     "mturk287")]
+        rows = []
+        for head in data["heads"]:
+            for role in ("default", "tuned"):
+                row = data[role][head]
+                settings = data["defaults"][head] if role == "default" else data["selected"][head]["settings"]
+                dev = "" if role == "default" else rho(data["selected"][head]["dev_score"])
+                described = ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in settings.items())
+                rows.append([head, f"{'untuned' if role == 'default' else 'tuned'}: {described}", dev, *(interval(row["scores"][n]) for n in names),
+                             rate(row["words_per_second"])])
+        header = ["head", "settings", "dev score",
+                  *(f"{BENCHMARK_NAMES[n.split(':')[0]]} ({data['reporting'][n]:,})" for n in names), "words/s"]
+        settings = data["settings"]
+        about = (f"Search `{data['spec']}` on {os.path.basename(data['corpus'])}, {settings['epochs']} epochs"
+                 + (f" or {settings['max_seconds']:g} s" if settings.get("max_seconds") else "")
+                 + f" per run; selected on development pairs, reported on the other pairs (their count in brackets), "
+                   f"mean and 95% interval over seeds {', '.join(map(str, data['seeds']))}.")
+        return "\n\n".join([about, table(header, rows), provenance(self.path, data)])
+
+
+@dataclasses.dataclass
+class Rows:
+    """Records holding a list of rows (or a {name: row} mapping): one table row per selected row, or with
+    ``group_by`` per group of rows equal in those fields (the repeats of one measurement: each number the
+    group's median); columns given as (header, function of a row)."""
+
+    paths: str | Sequence[str]
+    columns: Sequence[tuple[str, Callable[[dict], str]]]
+    key: str = "rows"
+    where: Callable[[dict], bool] = lambda row: True
+    group_by: Sequence[str] = ()
+
+    def markdown(self) -> str:
+        paths = [self.paths] if isinstance(self.paths, str) else list(self.paths)
+        items = []
+        for path in paths:
+            rows = record(path)[self.key]
+            if isinstance(rows, dict):  # {name: row}: each row with its name
+                rows = [{"name": name, **row} for name, row in rows.items()]
+            items += [row for row in rows if self.where(row)]
+        if self.group_by:
+            groups: dict[tuple, list[dict]] = {}
+            for row in items:
+                groups.setdefault(tuple(row[k] for k in self.group_by), []).append(row)
+            items = [median_row(group) for group in groups.values()]
+        table_rows = [[cell(row) for _, cell in self.columns] for row in items]
+        notes = [provenance(path, record(path)) for path in paths]
+        return "\n\n".join([table([header for header, _ in self.columns], table_rows),
+                             notes[0] if len(notes) == 1 else "\n".join("- " + note for note in notes)])
+
+
+def median_row(rows: list[dict]) -> dict:
+    """One row standing for repeats of a measurement: each numeric field the median over ``rows``, any other
+    field the first row's."""
+    def numeric(value) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+    return {key: statistics.median(r[key] for r in rows) if all(numeric(r.get(key)) for r in rows) else value
+            for key, value in rows[0].items()}
+
+
+@dataclasses.dataclass
+class Section:
+    title: str
+    text: str  # (words only: the numbers come from the tables)
+    tables: Sequence  # GensimRuns, Parity, Comparison, Tuned or Rows
+
+    def markdown(self) -> str:
+        return "\n\n".join([f"## {self.title}", self.text, *(t.markdown() for t in self.tables)])
+
+
+@dataclasses.dataclass
+class Page:
+    title: str
+    intro: str
+    sections: Sequence[Section]
+
+    def markdown(self) -> str:
+        notice = ("<!-- generated by scripts/report.py from the records in bench/: edit that script, "
+                  "not this page -->")
+        return "\n\n".join([notice, f"# {self.title}", self.intro, *(s.markdown() for s in self.sections)]) + "\n"
+
+
+# -- figures --------------------------------------------------------------------------------------------------
+
+def plot_curves(data: dict, summary: dict, path: str) -> None:
+    """WS353 and SimLex rho against training words, one line per head (the mean over seeds at each point of
+    its timeline; each seed thin), baselines dashed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    figure, axes = pyplot.subplots(1, 2, figsize=(10, 4), sharex=True)
+    for axis, benchmark in zip(axes, ("wordsim353", "simlex999")):
+        for head, row in summary.items():
+            runs = [r for r in data["runs"] if r["head"] == head and r.get("timeline")]
+            style = dict(color=COLOURS.get(head, "black"), linestyle="--" if "baseline" in row else "-")
+            for run in runs if len(runs) > 1 else ():
+                axis.plot([p["words"] / 1e6 for p in run["timeline"]], [p[benchmark] for p in run["timeline"]],
+                          alpha=0.25, linewidth=0.8, **style)
+            points = min(len(r["timeline"]) for r in runs)
+            words = [statistics.mean(r["timeline"][k]["words"] for r in runs) / 1e6 for k in range(points)]
+            means = [statistics.mean(r["timeline"][k][benchmark] for r in runs) for k in range(points)]
+            axis.plot(words, means, marker=".", label=head, **style)
+        axis.set(xlabel="training words (millions)", ylabel="Spearman rho", title=BENCHMARK_NAMES[benchmark])
+        axis.grid(alpha=0.3)
+    axes[0].legend(fontsize=8, loc="lower right")
+    figure.tight_layout()
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    figure.savefig(path, dpi=100)
+    pyplot.close(figure)
+
+
+# -- the headline: README table and figure --------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Headline:
+    """The README's table and figure from comparison records run with the same corpus and settings (the heads,
+    and the baselines, in one record or several): each row's WS353, SimLex and MEN rho and words/s, and every
+    head's and baseline's curve against training words."""
+
+    records: Sequence[Comparison]
+    figure: str = "headline.png"
+
+    def summary(self) -> dict:
+        return {head: row for item in self.records for head, row in item.summary().items()}
+
+    def markdown(self) -> str:
+        first = record(self.records[0].path)
+        rows = []
+        for head, row in self.summary().items():
+            name = f"{row['baseline']['tool']} (baseline: {head})" if "baseline" in row else f"`{head}`"
+            rows.append([name, *(rho(row["scores"][b]["mean"]) for b in MAIN_BENCHMARKS), rate(row["words_per_second"])])
+        settings, seeds = first["settings"], first["seeds"]
+        dates = sorted({record(item.path)["date"] for item in self.records})
+        return "\n".join([
+            table(["", "WS353", "SimLex", "MEN", "words/s"], rows), "",
+            f"Spearman rho{' (mean over seeds ' + ', '.join(map(str, seeds)) + ')' if len(seeds) > 1 else ''}; "
+            f"{settings['epochs']} epochs of {os.path.basename(first['corpus'])} ({first['tokens']:,} tokens), dim "
+            f"{settings['dim']}, window {settings['window']}, {settings['negatives']} noise words, each at its "
+            f"defaults; {hardware(first.get('machine'), first.get('versions'))}, run {' and '.join(dates)}. "
+            f"Intervals, analogies, the commands and the other heads: [benchmarks](docs/results/index.md)."])
+
+    def draw(self) -> None:
+        data = {"runs": [run for item in self.records for run in record(item.path)["runs"]]}
+        plot_curves(data, self.summary(), os.path.join(ROOT, FIGURES, self.figure))
+
+
+# -- the pages ------------------------------------------------------------------------------------------------
+
+def compare_run(directory: str, **options) -> Comparison:
+    return Comparison(os.path.join(directory, "results.json"), **options)
+
+
+HEADLINE = Headline([compare_run("bench/compare-four-heads"), compare_run("bench/compare-gensim-sgns")])
+
+PAGES = {
+    "gensim.md": Page("Against gensim", (
+        "The same token stream for both tools: gensim reads it from a text file (`corpus_file`, its fastest input) "
+        "or from a list of lines, in a process that never imports torch; ours reads the encoded corpus. Equal "
+        "dimension, window, negatives, sample, vocabulary cut-off, epochs and threads. words/s is corpus tokens "
+        "times epochs over training seconds; \"x gensim\" is the median of the per-repeat ratios."), [
+        Section("Skip-gram with negative sampling", (
+            "word2vec's model and loss in both tools, and the other sampled heads on the same stream."),
+            [GensimRuns("bench/results-2026-12-01-centre-order.json", heads=("negative-sampling", "nce"))]),
+        Section("Hierarchical softmax, CBOW and subwords, setting for setting", (
+            "Each row is one record. gensim's `corpus_file` input decays the learning rate as if each worker read "
+            "the whole epoch, so its step stays above the nominal linear decay of its list input, of word2vec.c and "
+            "of ours: quality is compared at an equal step against the list input, speed against both."),
+            [Parity(["bench/parity-hs-context-first-2026-12-01.json", "bench/parity-hs-list-2026-12-01.json",
+                     "bench/parity-cbow-2026-12-01.json", "bench/parity-cbow-list-lr0.05-2026-12-01.json",
+                     "bench/parity-cbow-list-lr0.025-2026-12-01.json", "bench/parity-subwords-2026-12-01.json",
+                     "bench/parity-subwords-list-2026-12-01.json"])]),
+    ]),
+    "heads.md": Page("Heads compared", (
+        "`w2v-contrastive compare` trains every head on one encoded corpus, vocabulary and noise distribution, with "
+        "the same pairs for a seed, and evaluates every run alike. Held-out CE is the cross-entropy of each run's "
+        "normalised model on pairs of held-out documents (the tree's own for the hierarchical softmax); log Z is "
+        "zero for a self-normalised model. The curves are evaluated at every tenth of each run's budget."), [
+        Section("The sampled heads and the hierarchical softmax", (
+            "word2vec's two estimators beside NCE and InfoNCE, each at its defaults."),
+            [compare_run("bench/compare-four-heads", figure="compare-four-heads.png"),
+             compare_run("bench/compare-gensim-sgns")]),
+        Section("CBOW", "The same heads predicting the centre word from the mean of its window.",
+                [compare_run("bench/compare-cbow", heads=("negative-sampling", "nce", "hierarchical-softmax"))]),
+        Section("The metric-learning heads", (
+            "The distance losses and N-pair train through the row step with Adam; the sampled heads beside them."),
+            [compare_run("bench/compare-eight-heads", heads=("negative-sampling", "nce", "n-pair", "contrastive",
+                                                              "triplet", "lifted-structured"),
+                         figure="compare-eight-heads.png")]),
+        Section("The exact softmax beside its estimators", (
+            "At the full vocabulary; the hierarchical softmax and NCE with other numbers of noise words are records "
+            "of their own."),
+            [compare_run("bench/compare-softmax-full-vocabulary", heads=("softmax", "nce", "negative-sampling")),
+             compare_run("bench/compare-softmax-full-vocabulary/hierarchical-softmax"),
+             compare_run("bench/compare-softmax-full-vocabulary/nce-negatives-1"),
+             compare_run("bench/compare-softmax-full-vocabulary/nce-negatives-25")]),
+        Section("Random vectors", "The floor: rho of random vectors on the same vocabulary, over independent draws.",
+                [Rows("bench/random-baseline-2026-12-01.json",
+                      [("benchmark", lambda r: BENCHMARK_NAMES.get(r["name"], r["name"])),
+                       ("mean", lambda r: rho(r["mean"])), ("std", lambda r: rho(r["std"])),
+                       ("mean + 5 std", lambda r: rho(r["mean_plus_5_std"])),
+                       ("covered pairs", lambda r: f"{r['covered']}/{r['pairs']}")], key="benchmarks")]),
+    ]),
+    "tuning.md": Page("Tuned comparison", (
+        "`compare --tune` searches every head alike at one budget, selects each head's settings on development "
+        "pairs (a seeded hash split of every benchmark's pairs) and reports the defaults and the selected settings "
+        "on the other pairs."), [
+        Section("Learning rate and window", "Each head searched around its own step.",
+                [Tuned("bench/tuned-comparison-2026-12-01/results.json")]),
+        Section("Larger steps", "A second search one step further, for the heads that chose the edge of the first.",
+                [Tuned("bench/tuned-lr-extension-2026-12-01/results.json")]),
+    ]),
+    "speed.md": Page("Speed, scaling and memory", (
+        "Throughput and memory on the CPU. A measurement repeated is shown as the median of its repeats."), [
+        Section("Against gensim as the corpus grows", "One epoch each; both tools on the same stream.",
+                [Rows("bench/scaling-2026-11-29/scaling.json",
+                      [("corpus", lambda r: r["corpus"]), ("tokens", lambda r: f"{r['x']:,}"),
+                       ("engine", lambda r: r["engine"]), ("seconds", lambda r: f"{r['seconds']:.1f}"),
+                       ("words/s", lambda r: rate(r["words_per_second"]))],
+                      where=lambda r: r["sweep"] == "corpus", group_by=("x", "engine"))]),
+        Section("Noise words", "Time per pair grows with the number of noise words K in both tools.",
+                [Rows("bench/scaling-negatives-2026-11-29/scaling.json",
+                      [("K", lambda r: str(r["x"])), ("engine", lambda r: r["engine"]),
+                       ("words/s", lambda r: rate(r["words_per_second"]))], group_by=("x", "engine"))]),
+        Section("Encoding with worker processes", "Tokenizing and encoding a corpus, cold cache, by number of workers.",
+                [Rows("bench/encode-workers-2026-12-02.json",
+                      [("workers", lambda r: str(r["workers"])), ("tokens/s", lambda r: rate(r["tokens_per_second"])),
+                       ("seconds", lambda r: f"{r['seconds']:.1f}"), ("pieces", lambda r: str(r["pieces"])),
+                       ("peak RSS MB", lambda r: rate(r["peak_rss_mb"]))], key="runs",
+                      where=lambda r: r.get("plan_for") is None, group_by=("workers",)),
+                 Rows("bench/encode-workers-2026-12-02.json",
+                      [("workers (predicted)", lambda r: str(r["workers"])),
+                       ("tokens/s", lambda r: rate(r["tokens_per_second"])),
+                       ("efficiency", lambda r: f"{r['efficiency']:.2f}")], key="predicted",
+                      where=lambda r: r["workers"] in (1, 2, 4, 8, 16))]),
+        Section("Memory against corpus size", "Peak resident memory of encoding, flat in corpus size.",
+                [Rows(("bench/memory-2g-workers-2026-12-02.json", "bench/memory-stream-1x-2026-12-02.json",
+                       "bench/memory-stream-8x-2026-12-02.json"),
+                      [("input", lambda r: "a streamed dataset" if r.get("streamed") else "a one-line text file"),
+                       ("tokens", lambda r: f"{r['tokens']:,}"), ("workers", lambda r: str(r.get("workers", 1))),
+                       ("encode s", lambda r: f"{r['encode_seconds']:.1f}"),
+                       ("peak RSS MB", lambda r: rate(r["peak_rss_mb_after_encoding"])),
+                       ("largest worker MB", lambda r: rate(r.get("peak_rss_mb_largest_worker") or None))])]),
+        Section("The full softmax at a million words", (
+            "One forward and backward pass of log Z over a 1M x 300 output table, in vocabulary chunks or not."),
+            [Rows("bench/softmax-memory-2026-11-29.json",
+                  [("batch", lambda r: str(r["batch"])),
+                   ("log Z", lambda r: "plain autograd" if r["softmax_chunk"] == "autograd"
+                    else f"chunks of {r['softmax_chunk']:,} rows"),
+                   ("logits MB unchunked", lambda r: rate(r["logits_mb_unchunked"])),
+                   ("seconds", lambda r: f"{r['seconds']:.1f}"),
+                   ("memory growth MB", lambda r: rate(r["step_growth_mb"]))],
+                  where=lambda r: r["measurement"] == "step")]),
+    ]),
+}
+
+
+# -- writing and checking -------------------------------------------------------------------------------------
+
+def rendered() -> dict[str, str]:
+    """Every generated file's text: the pages and README.md with its headline block replaced."""
+    files = {os.path.join(RESULTS, name): page.markdown() for name, page in PAGES.items()}
+    with open(os.path.join(ROOT, README), encoding="utf-8") as handle:
+        readme = handle.read()
+    block = re.compile(re.escape(HEADLINE_BEGIN) + ".*?" + re.escape(HEADLINE_END), re.S)
+    if block.search(readme):
+        files[README] = block.sub(lambda _: f"{HEADLINE_BEGIN}\n{HEADLINE.markdown()}\n{HEADLINE_END}", readme)
+    return files
+
+
+def draw() -> None:
+    HEADLINE.draw()
+    for page in PAGES.values():
+        for section in page.sections:
+            for item in section.tables:
+                if hasattr(item, "draw"):
+                    item.draw()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="compare with the committed files instead of writing")
+    parser.add_argument("--no-figures", action="store_true", help="write the pages only")
+    args = parser.parse_args()
+    stale = []
+    for path, text in rendered().items():
+        full = os.path.join(ROOT, path)
+        current = open(full, encoding="utf-8").read() if os.path.exists(full) else None
+        if current == text:
+            continue
+        stale.append(path)
+        if not args.check:
+            os.makedirs(os.path.dirname(full), exist_ok=True)
+            with open(full, "w", encoding="utf-8") as handle:
+                handle.write(text)
+    if args.check:
+        for path in stale:
+            print(f"{path}: differs from what the records in bench/ give; run python scripts/report.py")
+        return 1 if stale else 0
+    if not args.no_figures:
+        draw()
+    print(f"{len(stale)} file(s) rewritten")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
