@@ -35,6 +35,11 @@ def main() -> int:
     parser.add_argument("--cpu-softmax-seconds", type=float, default=60.0,
                         help="training seconds of the full softmax when there is no GPU")
     args = parser.parse_args()
+    try:  # (a missing gensim is one line, before anything trains)
+        baselines = parse_baselines([b for b in args.baselines.split(",") if b])
+    except w2v.W2VError as error:
+        print(f"error: {error} (or run with --baselines '')", file=sys.stderr)
+        return 2
     gpu = torch.cuda.is_available()
     started = time.time()
     corpus = w2v.prepare_corpus()
@@ -51,7 +56,7 @@ def main() -> int:
             note = (f"CPU budget: {args.cpu_softmax_seconds:g} s, {epochs_done:.2f} of {args.epochs} epochs: the "
                     "full softmax costs V d per distinct centre word, meant for a GPU")
         rows.append(row(head, result.vectors, result.stats.words_per_second, note))
-    for baseline in parse_baselines([b for b in args.baselines.split(",") if b]):
+    for baseline in baselines:
         config = baseline.config({"epochs": args.epochs})
         vectors, record = baseline.train(corpus, config, Callback())
         rows.append(row(baseline.name, vectors, record["training"]["words_per_second"],
