@@ -7,9 +7,10 @@ checks what a CUDA build checks first (all of an op's tensors on one device, els
 runs unchanged; what the CPU build lacks, or what the fake mode lets through, is stood in for here:
 
 - **Device guards.** Python-level calls that open a CUDA device guard before they dispatch (indexing and
-  index assignment, ``.to``/``.cuda`` across devices, ``copy_``, ``contiguous``, ``new_tensor``) fail on
-  a CPU build with "not linked with support for cuda devices", as does ``~``: :class:`_FakeCudaFunctions` reroutes them
-  to the aten ops they stand for (and checks the indices' device as CUDA's indexing does).
+  index assignment, ``.to``/``.cuda`` across devices, ``copy_``, ``contiguous``, ``new_tensor``,
+  ``torch.tensor(array, device=...)``, ``~``) fail on a CPU build with "not linked with support for cuda
+  devices": :class:`_FakeCudaFunctions` reroutes them to the aten ops they stand for (and checks the
+  indices' device as CUDA's indexing does).
 - **Generators.** ``torch.Generator(device="cuda")`` cannot be built on a CPU build: it gives a
   :class:`CudaGeneratorStandIn`, a CPU generator whose ``device`` says cuda. Fake random ops accept any
   generator, so every call with a ``generator=`` checks its device against the result's and raises
@@ -197,13 +198,16 @@ def _is_cuda(value: Any) -> bool:
     return isinstance(value, torch.Tensor) and value.device.type == "cuda"
 
 
-def _tensors(value: Any) -> Iterator[torch.Tensor]:
-    """The tensors in a result (a tensor, or a tuple or list of them)."""
+def tensors_in(value: Any) -> Iterator[torch.Tensor]:
+    """The tensors in ``value``: a tensor, or dicts, lists and tuples of them (a result, a state dict)."""
     if isinstance(value, torch.Tensor):
         yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from tensors_in(item)
     elif isinstance(value, (tuple, list)):
         for item in value:
-            yield from _tensors(item)
+            yield from tensors_in(item)
 
 
 class _FakeCudaFunctions(TorchFunctionMode):
@@ -224,7 +228,8 @@ class _FakeCudaFunctions(TorchFunctionMode):
             torch.tensor: self._tensor, torch.as_tensor: self._tensor, tensor.copy_: self._copy_into,
             tensor.new_tensor: lambda t, data, dtype=None, device=None, **_: self._tensor(
                 data, dtype or t.dtype, device or t.device),
-            tensor.contiguous: _contiguous, tensor.__invert__: aten.bitwise_not.default, tensor.__deepcopy__: _deep_copy,
+            tensor.contiguous: _contiguous, tensor.__invert__: aten.bitwise_not.default,
+            tensor.__deepcopy__: _deep_copy,
             tensor.nonzero: self._data_dependent_shape, torch.nonzero: self._data_dependent_shape,
             tensor.unique: self._data_dependent_shape, torch.unique: self._data_dependent_shape,
             tensor.masked_select: self._data_dependent_shape, torch.masked_select: self._data_dependent_shape,
@@ -314,7 +319,7 @@ _REAL_FULL, _REAL_TENSOR, _REAL_DEEP_COPY = torch.full, torch.tensor, torch.Tens
 def _check_generator(generator: torch.Generator, result: Any) -> None:
     """Raise as CUDA's random ops do when ``generator`` is not on the device of the tensors they made (meta
     tensors draw nothing: any generator goes)."""
-    for tensor in _tensors(result):
+    for tensor in tensors_in(result):
         if tensor.device.type not in (generator.device.type, "meta"):
             raise RuntimeError(f"Expected a '{tensor.device.type}' device type for generator but found "
                                f"'{generator.device.type}'")
@@ -334,7 +339,6 @@ def _contiguous(tensor: torch.Tensor, memory_format=torch.contiguous_format) -> 
     return aten.clone.default(tensor, memory_format=memory_format)
 
 
-
 # -- indexing with aten ops ------------------------------------------------------------------------------
 
 def _split_index(tensor: torch.Tensor, key) -> tuple[torch.Tensor, list]:
@@ -352,7 +356,7 @@ def _split_index(tensor: torch.Tensor, key) -> tuple[torch.Tensor, list]:
             advanced.append(None)
             dim += 1
         elif isinstance(item, bool) or (isinstance(item, torch.Tensor) and item.dtype == torch.bool):
-            raise _boolean_mask(item)
+            raise HostSync("indexing with a boolean mask: the result's size depends on the mask's values")
         elif isinstance(item, int):
             view = aten.select.int(view, dim, item)
         elif isinstance(item, slice):
@@ -369,10 +373,6 @@ def _split_index(tensor: torch.Tensor, key) -> tuple[torch.Tensor, list]:
         else:
             raise TypeError(f"the fake CUDA device cannot index with {type(item).__name__}")
     return view, advanced
-
-
-def _boolean_mask(mask) -> Exception:
-    return HostSync("indexing with a boolean mask: the result's size depends on the mask's values")
 
 
 def _get_item(tensor: torch.Tensor, key) -> torch.Tensor:
@@ -402,7 +402,7 @@ class FakeCuda:
         self.pair_count = pair_count
         self.strict_step_loop = strict_step_loop
         self.runtime = FakeCudaRuntime(self)
-        #: the depth of :meth:`strict` regions, and of relaxed ones inside them
+        #: the :meth:`strict` regions entered, innermost last: strict (True) or relaxed inside one (False)
         self._strict: list[bool] = []
         self._stack: contextlib.ExitStack | None = None
 
@@ -477,8 +477,8 @@ def _real(function: Callable) -> Callable:
 
 def _zero_gradients(outputs, inputs, *args, **kwargs) -> tuple[torch.Tensor, ...]:
     """The stand-in of ``torch.autograd.grad`` (see the module docstring): zeros shaped like ``inputs``."""
-    outputs = list(_tensors(outputs))
-    inputs = list(_tensors(inputs))
+    outputs = list(tensors_in(outputs))
+    inputs = list(tensors_in(inputs))
     devices = {t.device for t in outputs + inputs}
     if len(devices) > 1:
         raise RuntimeError(f"autograd.grad over tensors on several devices: {sorted(map(str, devices))}")

@@ -72,7 +72,8 @@ def test_the_row_steps_backward_keeps_to_the_device(corpus, head, settings):
     objective = build_head(head, config)
     objective.use_vocabulary(vocab, meta)
     model = build_model(config, words, objective).to(meta)
-    update = RowSGD() if (config.optimizer or objective.default_optimizer) == "sgd" else RowAdam(model.parameters(), 0.1)
+    adam = (config.optimizer or objective.default_optimizer) == "adam"
+    update = RowAdam(model.parameters(), lr=0.1) if adam else RowSGD()
     step = RowStep(model, objective, NoiseDistribution(vocab, config.alpha, meta), torch.Generator(), 16, update)
     centers = torch.zeros(12, dtype=torch.int64, device=meta)  # (a short batch: padded to 16 unless in-batch)
     contexts = torch.zeros((12, 2 * config.window) if config.model == "cbow" else 12, dtype=torch.int64, device=meta)

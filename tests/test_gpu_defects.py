@@ -13,7 +13,8 @@ from w2v_contrastive.eval.estimators import held_out_pairs
 from w2v_contrastive.sampling.pairs import HostValue, PairStream
 from w2v_contrastive.train.state import MAX_BACKOFFS, NonFinite
 from w2v_contrastive.train.trainer import Trainer
-from tests.fake_cuda import FAKE_GPU_PAIR_COUNT, FakeCuda, fake_cuda, short_corpus, train_on_fake_gpu  # noqa: F401
+from tests.fake_cuda import (FAKE_GPU_PAIR_COUNT, FakeCuda, fake_cuda, short_corpus, tensors_in,  # noqa: F401
+                             train_on_fake_gpu)
 
 
 @pytest.fixture(scope="module")
@@ -37,26 +38,15 @@ def test_a_run_on_the_second_gpu_selects_it(corpus):
     assert {parameter.device for parameter in trainer.model.parameters()} == {torch.device("cuda", 1)}
 
 
-def _tensors(value):
-    if isinstance(value, torch.Tensor):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _tensors(item)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            yield from _tensors(item)
-
-
 def test_a_snapshot_keeps_the_optimizer_state_on_the_cpu_and_restoring_it_moves_it_back(corpus):
     trainer, _, _ = train_on_fake_gpu(corpus, "negative-sampling", optimizer="adam")
     snapshot = trainer.state.last_good  # (--nan-policy backoff: the state kept in memory at the last snapshot)
-    moments = [t for t in _tensors(snapshot["optimizers"]) if t.dim() == 2]
+    moments = [t for t in tensors_in(snapshot["optimizers"]) if t.dim() == 2]
     assert len(moments) == 4  # Adam's two moments of the two tables
-    assert {t.device.type for t in _tensors(snapshot["optimizers"])} == {"cpu"}
+    assert {t.device.type for t in tensors_in(snapshot["optimizers"])} == {"cpu"}
     with FakeCuda():
         trainer.state.restore(snapshot)
-    live = [t for t in _tensors(trainer.step.optimizers[0].state_dict()["state"])]
+    live = list(tensors_in(trainer.step.optimizers[0].state_dict()["state"]))
     assert live and {t.device.type for t in live} == {"cuda"}
 
 
