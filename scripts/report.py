@@ -118,13 +118,16 @@ class GensimRuns:
         rows = []
         for engine, row in self.rows():
             name = f"gensim {data['runs'][0].get('version', '')}".strip() if engine == "gensim" else f"`{engine}`"
+            lr = next(run.get("lr") for run in data["runs"] if run["engine"] == engine)
             ratios = ", ".join(f"{r:.2f}" for r in row.get("ratios_vs_gensim", []))
-            rows.append([name, rate(row["words_per_second"]), f"{row.get('ratio_vs_gensim', 1):.2f} ({ratios})",
-                         rate(row["peak_rss_mb"]), *(rho(row[b]) for b in MAIN_BENCHMARKS)])
+            rows.append([name, "its default" if lr is None else f"{lr:g}", rate(row["words_per_second"]),
+                         f"{row.get('ratio_vs_gensim', 1):.2f} ({ratios})", rate(row["peak_rss_mb"]),
+                         *(rho(row[b]) for b in MAIN_BENCHMARKS)])
         settings = ", ".join(f"{k} {v}" for k, v in data["settings"].items())
         return "\n\n".join([f"Settings: {settings}; gensim input `{data.get('gensim_input', 'file')}`; medians of "
                             f"{data['repeats']} alternating repeats, each run in its own process.",
-                            table(["engine", "words/s", "x gensim (per repeat)", "peak RSS MB", "WS353", "SimLex", "MEN"],
+                            table(["engine", "lr", "words/s", "x gensim (per repeat)", "peak RSS MB", "WS353", "SimLex",
+                                   "MEN"],
                                   rows), provenance(self.path, data)])
 
 
@@ -378,7 +381,7 @@ PAGES = {
         "dimension, window, negatives, sample, vocabulary cut-off, epochs and threads. words/s is corpus tokens "
         "times epochs over training seconds; \"x gensim\" is the median of the per-repeat ratios."), [
         Section("Skip-gram with negative sampling", (
-            "word2vec's model and loss in both tools, and the other sampled heads on the same stream."),
+            "word2vec's model and loss in both tools at word2vec's step, and NCE on the same stream."),
             [GensimRuns("bench/results-2026-12-01-centre-order.json", heads=("negative-sampling", "nce"))]),
         Section("Hierarchical softmax, CBOW and subwords, setting for setting", (
             "Each row is one record. gensim's `corpus_file` input decays the learning rate as if each worker read "
