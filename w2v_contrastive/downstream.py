@@ -25,7 +25,6 @@ import struct
 import numpy as np
 
 from .config import TokenizerOptions
-from .errors import W2VError
 from .fileio import atomic_write, replace_directory
 from .vectors import Vectors
 
@@ -85,23 +84,8 @@ def save_safetensors(path: str, tensors: dict[str, np.ndarray]) -> None:
 
 
 def save_gensim_keyed_vectors(vectors: Vectors, path: str | os.PathLike) -> None:
-    """gensim's native format (``KeyedVectors.load(path)``): a ``KeyedVectors``, or for a subword model a
-    ``FastTextKeyedVectors`` whose words' own rows and n-gram rows are ours, so that gensim composes the same
-    vector for any word (its n-gram hashing is fastText's, as ours). Needs gensim installed."""
-    try:
-        from gensim.models.fasttext import FastTextKeyedVectors
-        from gensim.models.keyedvectors import KeyedVectors
-    except ImportError:
-        raise W2VError("export --format gensim-kv needs gensim: pip install gensim") from None
-    if vectors.subwords is None:
-        keyed = KeyedVectors(vectors.dim)
-        keyed.add_vectors(vectors.words, vectors.matrix)
-    else:
-        units = vectors.subwords.units
-        keyed = FastTextKeyedVectors(vectors.dim, units.min_n, units.max_n, units.buckets)
-        keyed.index_to_key = list(vectors.words)
-        keyed.key_to_index = dict(vectors.index)
-        # fastText's input matrix, as ours: the words' rows, then the buckets'; gensim composes each word's vector
-        keyed.init_post_load(np.concatenate([vectors.subwords.word_rows, vectors.subwords.ngrams]))
+    """gensim's native format (``KeyedVectors.load(path)``) of ``vectors.to_gensim()``: a ``KeyedVectors``, or for
+    a subword model a ``FastTextKeyedVectors`` that composes the same vector for any word. Needs gensim installed."""
+    keyed = vectors.to_gensim()
     with atomic_write(path, "wb") as handle:  # (a handle: gensim writes one file, no arrays beside it)
         keyed.save(handle)

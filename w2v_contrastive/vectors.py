@@ -24,6 +24,7 @@ import numpy as np
 
 from .errors import W2VError
 from .fileio import atomic_write
+from .keyed import GensimQueries, UnknownWord
 from .subwords import Subwords
 
 if TYPE_CHECKING:
@@ -72,9 +73,10 @@ def subword_file(path: str | os.PathLike) -> str:
     return os.path.splitext(os.fspath(path))[0] + ".subwords.npz"
 
 
-class Vectors:
+class Vectors(GensimQueries):
     """``matrix[i]`` (float32[V, d]) is the vector of ``words[i]``; with ``subwords``, words outside the
-    vocabulary have vectors too (the mean of their n-gram rows)."""
+    vocabulary have vectors too (the mean of their n-gram rows). gensim's ``KeyedVectors`` calls work as well
+    (keyed.py): ``v["king"]``, ``v.most_similar(positive=..., negative=...)``, ``v.to_gensim()``, ..."""
 
     def __init__(self, words: list[str], matrix: np.ndarray, subwords: SubwordVectors | None = None):
         self.words = list(words)
@@ -114,22 +116,22 @@ class Vectors:
         try:
             return self.index[word]
         except KeyError:
-            raise W2VError(f"word {word!r} is not in the vocabulary") from None
+            raise UnknownWord(f"word {word!r} is not in the vocabulary") from None
 
     def vectors_of(self, words: list[str]) -> np.ndarray:
         """float32[N, d]: each word's vector, its row or (subword models) the mean of its n-gram rows. A word with
-        neither is a W2VError."""
+        neither is an UnknownWord (a W2VError and a KeyError)."""
         out = np.empty((len(words), self.dim), dtype=np.float32)
         outside = [i for i, word in enumerate(words) if word not in self.index]
         inside = [i for i in range(len(words)) if words[i] in self.index]
         out[inside] = self.matrix[[self.index[words[i]] for i in inside]]
         if outside:
             if self.subwords is None:
-                raise W2VError(f"word {words[outside[0]]!r} is not in the vocabulary")
+                raise UnknownWord(f"word {words[outside[0]]!r} is not in the vocabulary")
             composed, has = self.subwords.compose([words[i] for i in outside])
             if not has.all():
-                raise W2VError(f"word {words[outside[int(np.argmin(has))]]!r} is not in the vocabulary and has no "
-                               f"character n-grams of {self.subwords.units.min_n}-{self.subwords.units.max_n}")
+                raise UnknownWord(f"word {words[outside[int(np.argmin(has))]]!r} is not in the vocabulary and has no "
+                                  f"character n-grams of {self.subwords.units.min_n}-{self.subwords.units.max_n}")
             out[outside] = composed
         return out
 
@@ -140,12 +142,6 @@ class Vectors:
         """Cosine similarity of two words."""
         a, b = unit_rows(self.vectors_of([first, second]))
         return float(a @ b)
-
-    def most_similar(self, word: str, k: int = 10) -> list[tuple[str, float]]:
-        """The k vocabulary words of highest cosine similarity to ``word`` (excluding itself); a word outside the
-        vocabulary of a subword model is its n-grams' mean."""
-        query = unit_rows(self.vectors_of([word]))[0]
-        return self._top(self.unit @ query, k, [self.index[word]] if word in self.index else [])
 
     def analogy(self, a: str, b: str, c: str, k: int = 10) -> list[tuple[str, float]]:
         """"a is to b as c is to ?": the k words d of highest cos(d, b - a + c) on unit vectors

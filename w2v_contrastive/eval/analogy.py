@@ -30,19 +30,20 @@ METHODS = ("3cosadd", "3cosmul")
 @dataclass
 class AnalogySet:
     name: str
-    #: (section name, [(a, b, c, d), ...]) in file order, words lowercased
+    #: (section name, [(a, b, c, d), ...]) in file order
     sections: list[tuple[str, list[tuple[str, str, str, str]]]]
 
 
-def load_analogies(path: str | os.PathLike) -> AnalogySet:
-    """Read a questions-words file (``: section`` lines, then ``a b c d`` lines; ``#`` comments)."""
+def load_analogies(path: str | os.PathLike, lowercase: bool = True) -> AnalogySet:
+    """Read a questions-words file (``: section`` lines, then ``a b c d`` lines; ``#`` comments), its words
+    lowercased unless not ``lowercase``."""
     path, lines = benchmark_lines(path, ".txt", "analogy")
     sections: list[tuple[str, list[tuple[str, str, str, str]]]] = []
     for number, text in lines:
         if text.startswith(":"):
             sections.append((text[1:].strip(), []))
             continue
-        words = text.lower().split()
+        words = (text.lower() if lowercase else text).split()
         if len(words) != 4:
             raise W2VError(f"{path}:{number}: expected 'a b c d', found {len(words)} words")
         if not sections:
@@ -74,23 +75,53 @@ def answer_analogies(unit: torch.Tensor, questions: torch.Tensor, method: str = 
     return torch.cat(answers) if answers else torch.zeros(0, dtype=torch.int64, device=unit.device)
 
 
+@dataclass
+class GradedSection:
+    name: str
+    questions: list[tuple[str, str, str, str]]
+    #: per question, whether it is answered right; None where it is not covered (a word outside the searched rows)
+    right: list[bool | None]
+
+    @property
+    def covered(self) -> int:
+        return sum(answer is not None for answer in self.right)
+
+    @property
+    def correct(self) -> int:
+        return sum(answer is True for answer in self.right)
+
+
+def graded_sections(vectors: Vectors, data: AnalogySet, method: str = "3cosadd", restrict: int = 30000,
+                    epsilon: float = 1e-3, device: str | torch.device = "cpu",
+                    keys: list[str] | None = None) -> list[GradedSection]:
+    """Each section of ``data`` answered among the first ``restrict`` rows. ``keys`` name the rows
+    (``vectors.words`` unless given; where two rows share a name, the first one's)."""
+    if restrict < 1:
+        raise W2VError(f"restrict must be at least 1, got {restrict}")
+    names = (vectors.words if keys is None else keys)[:restrict]
+    index = {name: i for i, name in reversed(list(enumerate(names)))}
+    unit = torch.from_numpy(vectors.unit[: len(names)]).to(device)
+    graded = []
+    for name, questions in data.sections:
+        covered = [i for i, question in enumerate(questions) if all(w in index for w in question)]
+        ids = torch.tensor([[index[w] for w in questions[i]] for i in covered], dtype=torch.int64,
+                           device=device).view(-1, 4)
+        right: list[bool | None] = [None] * len(questions)
+        for i, answer in zip(covered, (answer_analogies(unit, ids[:, :3], method, epsilon) == ids[:, 3]).tolist()):
+            right[i] = answer
+        graded.append(GradedSection(name, questions, right))
+    return graded
+
+
 def evaluate_analogies(vectors: Vectors, analogies: str | os.PathLike | AnalogySet, method: str = "3cosadd",
                        restrict: int = 30000, epsilon: float = 1e-3, device: str | torch.device = "cpu") -> dict:
     """Accuracy per section, semantic / syntactic / overall, and coverage, as one dict."""
     data = analogies if isinstance(analogies, AnalogySet) else load_analogies(analogies)
-    if restrict < 1:
-        raise W2VError(f"restrict must be at least 1, got {restrict}")
-    allowed = vectors.words[:restrict]
-    index = {word: i for i, word in reversed(list(enumerate(allowed)))}
-    unit = torch.from_numpy(vectors.unit[: len(allowed)]).to(device)
     sections = []
-    for name, questions in data.sections:
-        covered = [q for q in questions if all(w in index for w in q)]
-        ids = torch.tensor([[index[w] for w in q] for q in covered], dtype=torch.int64, device=device).view(-1, 4)
-        predicted = answer_analogies(unit, ids[:, :3], method, epsilon)
-        correct = int((predicted == ids[:, 3]).sum())
-        sections.append({"section": name, "questions": len(questions), "covered": len(covered), "correct": correct,
-                         "accuracy": correct / len(covered) if covered else None})
+    for graded in graded_sections(vectors, data, method, restrict, epsilon, device):
+        covered, correct = graded.covered, graded.correct
+        sections.append({"section": graded.name, "questions": len(graded.questions), "covered": covered,
+                         "correct": correct, "accuracy": correct / covered if covered else None})
 
     def total(rows: list[dict]) -> dict:
         covered = sum(r["covered"] for r in rows)

@@ -1,7 +1,8 @@
 """Loaders for word-similarity benchmarks.
 
 Format: one pair per line, ``word1 word2 score`` separated by tabs or spaces; an optional header
-line (whose score column is not a number) and ``#`` comment lines are skipped. Words are lowercased.
+line (whose score column is not a number) and ``#`` comment lines are skipped. Words are lowercased
+(unless asked not to).
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def benchmark_lines(path: str | os.PathLike, suffix: str, kind: str) -> tuple[st
     return path, lines()
 
 
-def load_similarity(path: str | os.PathLike) -> SimilarityBenchmark:
+def load_similarity(path: str | os.PathLike, lowercase: bool = True) -> SimilarityBenchmark:
+    """The pairs of the file ``path`` (words lowercased unless not ``lowercase``)."""
     path, lines = benchmark_lines(path, ".tsv", "benchmark")
     pairs: list[tuple[str, str, float]] = []
     header_seen = False
@@ -58,7 +60,7 @@ def load_similarity(path: str | os.PathLike) -> SimilarityBenchmark:
                 header_seen = True
                 continue
             raise W2VError(f"{path}:{number}: score {parts[2]!r} is not a number") from None
-        pairs.append((parts[0].lower(), parts[1].lower(), score))
+        pairs.append((parts[0].lower(), parts[1].lower(), score) if lowercase else (parts[0], parts[1], score))
     if not pairs:
         raise W2VError(f"{path}: no word pairs found")
     name = os.path.splitext(os.path.basename(path))[0]

@@ -54,14 +54,19 @@ def evaluate_similarity(vectors: Vectors, benchmark: SimilarityBenchmark, oov: s
     return row
 
 
+def pair_cosines(vectors: Vectors, pairs: list[tuple[str, str, float]]) -> np.ndarray:
+    """float64[N]: cos(a, b) of each pair (a, b, score), on the words' vectors."""
+    first = unit_rows(vectors.vectors_of([a for a, _, _ in pairs]))
+    second = unit_rows(vectors.vectors_of([b for _, b, _ in pairs]))
+    return (first * second).sum(1).astype(np.float64)
+
+
 def _correlations(vectors: Vectors, known: list[tuple[str, str, float]]) -> dict:
     """{"spearman", "pearson", "spearman_ci95", "covered"} of the cosines of the ``known`` pairs."""
     rho = pearson = float("nan")
     interval = None
     if len(known) >= 3:
-        first = unit_rows(vectors.vectors_of([a for a, _, _ in known]))
-        second = unit_rows(vectors.vectors_of([b for _, b, _ in known]))
-        cosines = (first * second).sum(1).astype(np.float64)
+        cosines = pair_cosines(vectors, known)
         human = np.array([s for _, _, s in known], dtype=np.float64)
         rho = float(spearmanr(human, cosines).statistic)
         pearson = float(pearsonr(human, cosines).statistic)
