@@ -47,6 +47,8 @@ def record(path: str) -> dict:
 def hardware(machine: dict | None, versions: dict | None = None) -> str:
     """The spec line of a record's machine: "2-core x86-64, 23.5 GiB, no GPU, torch 2.13.0+cpu, Python 3.11.7"
     (what the record holds of it)."""
+    if isinstance(machine, str):  # (a record that wrote its spec line itself)
+        return machine
     machine, versions = machine or {}, versions or {}
     parts = []
     if machine.get("cpus"):
@@ -430,6 +432,17 @@ PAGES = {
                 [Tuned("bench/tuned-comparison-2026-12-01/results.json")]),
         Section("Larger steps", "A second search one step further, for the heads that chose the edge of the first.",
                 [Tuned("bench/tuned-lr-extension-2026-12-01/results.json")]),
+        Section("The step against the training budget", (
+            "The steps a factor apart around a head's step, each trained with several seeds and selected on "
+            "development pairs: first on a small corpus at several epoch counts (where the budget rule was read), "
+            "then on a corpus of a size not used to choose it, around the rule's own step."),
+            [Rows(path, [("corpus", lambda r: r["corpus"]), ("epochs", lambda r: str(r["epochs"])),
+                         ("head", lambda r: r["head"]), ("training words", lambda r: f"{r['budget_words']:,.0f}"),
+                         ("steps tried", lambda r: ", ".join(f"{p['lr']:.3g}" for p in r["points"].values())),
+                         ("selected on development pairs", lambda r: f"{r['selected_lr']:.3g}"),
+                         ("its reporting rho", lambda r: rho(r["points"][str(r["selected_factor"])]["report"]))],
+                  key="summary")
+             for path in ("bench/lr-budget-sweep-small.json", "bench/lr-budget-check-kjv.json")]),
     ]),
     "speed.md": Page("Speed, scaling and memory", (
         "Throughput and memory on the CPU. A measurement repeated is shown as the median of its repeats."), [
