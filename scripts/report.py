@@ -182,7 +182,7 @@ class Comparison:
             cross_entropy = held.get("cross_entropy", held.get("softmax_cross_entropy"))
             log_z = f"{held['log_z_mean']:.2f} ({held['log_z_std']:.2f})" if "log_z_mean" in held else "-"
             setup = (row["baseline"].get("trains", "") if "baseline" in row
-                     else f"{row['optimizer']}, {row['lr']:g}, {row['batch_size']}")
+                     else f"{row['optimizer']}, {row['lr']:.3g}, {row['batch_size']}")
             name = f"{head} (baseline: {row['baseline']['tool']})" if "baseline" in row else head
             rows.append([name, *(interval(row["scores"][b]) for b in self.benchmarks if b in row["scores"]),
                          rho(row.get("analogy")), rate(row["words_per_second"]), f"{row['seconds']:.0f}", setup,
@@ -406,17 +406,16 @@ PAGES = {
         Section("CBOW", "The same heads predicting the centre word from the mean of its window.",
                 [compare_run("bench/compare-cbow", heads=("negative-sampling", "nce", "hierarchical-softmax"))]),
         Section("The metric-learning heads", (
-            "The distance losses and N-pair train through the row step with Adam; the sampled heads beside them."),
-            [compare_run("bench/compare-eight-heads", heads=("negative-sampling", "nce", "n-pair", "contrastive",
-                                                              "triplet", "lifted-structured"),
+            "The distance losses and N-pair, trained through the row step with Adam at their defaults, on a budget "
+            "of epochs or seconds."),
+            [compare_run("bench/compare-eight-heads", heads=("n-pair", "contrastive", "triplet", "lifted-structured"),
                          figure="compare-eight-heads.png")]),
         Section("The exact softmax beside its estimators", (
-            "At the full vocabulary; the hierarchical softmax and NCE with other numbers of noise words are records "
-            "of their own."),
-            [compare_run("bench/compare-softmax-full-vocabulary", heads=("softmax", "nce", "negative-sampling")),
-             compare_run("bench/compare-softmax-full-vocabulary/hierarchical-softmax"),
-             compare_run("bench/compare-softmax-full-vocabulary/nce-negatives-1"),
-             compare_run("bench/compare-softmax-full-vocabulary/nce-negatives-25")]),
+            "The full softmax at the full vocabulary, and the two estimators of its model and the hierarchical "
+            "softmax on the same corpus and budget, each at its defaults: the held-out cross-entropy shows how "
+            "closely each estimates the softmax model."),
+            [compare_run("bench/compare-softmax-full-vocabulary", heads=("softmax",)),
+             compare_run("bench/compare-estimators-3-epochs")]),
         Section("Random vectors", "The floor: rho of random vectors on the same vocabulary, over independent draws.",
                 [Rows("bench/random-baseline-2026-12-01.json",
                       [("benchmark", lambda r: BENCHMARK_NAMES.get(r["name"], r["name"])),
