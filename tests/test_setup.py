@@ -29,7 +29,8 @@ def test_sampled_heads_take_the_fused_kernel_on_the_cpu_and_the_row_step_elsewhe
     assert setup_of(GPU, head="triplet").step == "rows"
     assert setup_of(GPU, head="softmax", optimizer="sgd").step == "autograd"  # it reads the whole context table
     assert setup_of(head="negative-sampling", batch_size=100).batch_size == 100
-    assert {setup_of(machine, head=head).step for machine in (CPU, GPU) for head in HEADS} == set(STEPS)
+    with_triton = Machine(torch.device("cuda", 0), cpu_count=16, triton=True)  # (the GPU kernel: test_triton_kernel.py)
+    assert {setup_of(machine, head=head).step for machine in (CPU, GPU, with_triton) for head in HEADS} == set(STEPS)
 
 
 def test_each_head_gets_its_defaults_unless_told_otherwise():

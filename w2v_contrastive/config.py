@@ -22,6 +22,8 @@ DEFAULT_CORPUS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__
 GROUPS = ("corpus", "model and objective", "optimisation", "checkpoints and reliability (docs/reliability.md)",
           "torchrun jobs (README: Several processes, GPUs and nodes)")
 CORPUS, MODEL, OPTIMISATION, RELIABILITY, TORCHRUN = GROUPS
+#: --share-negatives: noise words drawn per pair, or per centre word's window (train/fused_sgd.py)
+SHARE_NEGATIVES = ("pair", "window")
 #: how a head's default SGD step is chosen when --lr is not given (train/setup.py, ``default_lr``)
 LR_DEFAULTS = ("budget", "word2vec")
 
@@ -89,12 +91,15 @@ class TrainConfig:
     device: str = option("auto", "auto, cpu, cuda or cuda:N", OPTIMISATION)
     threads: int | None = option(None, "CPU threads (default: all cores)", OPTIMISATION)
     seed: int = option(0, "seed of the pair stream and the noise draws", OPTIMISATION)
-    fused_cpu: bool = option(True, "CPU: train through autograd instead of the compiled SGD kernels (slower)",
-                             OPTIMISATION, flags=("--no-fused-cpu",))
+    fused_cpu: bool = option(True, "train through the row step or autograd instead of the compiled SGD kernels (the "
+                             "CPU's, and the GPU's Triton kernel; slower)", OPTIMISATION, flags=("--no-fused-cpu",))
     output_bias: bool | None = option(None, "per-word output bias b_c (default: the head's choice)",
                                       flags=("--output-bias", "--no-output-bias"))
     temperature: float = option(1.0, "temperature tau")
     shared_negatives: bool = option(False, "one set of K noise words per batch")
+    share_negatives: str = option("pair", "the compiled kernels' noise words: K drawn for each pair (word2vec), or K "
+                                  "for each centre word's window, shared by its pairs (pWord2Vec)",
+                                  choices=SHARE_NEGATIVES)
     in_batch_negatives: bool = option(False, "the other contexts of the batch as negatives")
     logq_correction: bool = option(False, "subtract log Q from the logits (sampled softmax)")
     geometry: str | None = option(None, "one table for words and contexts, or two (default: the head's)",
@@ -160,6 +165,12 @@ class TrainConfig:
         self.tokenizer.validate()
         self.subword_units()
         head = build_head(self.head, self)  # an unknown head, or one of its options out of range, is an error here
+        request = head.request
+        if self.share_negatives == "window" and (self.model != "skipgram" or not request.negatives
+                                                 or request.shared_negatives or request.in_batch):
+            raise W2VError("--share-negatives window shares a centre word's noise words among its window's pairs: it "
+                           "needs --model skipgram and a head that draws K noise words for each pair "
+                           "(negative-sampling, nce, infonce, without --shared-negatives or --in-batch-negatives)")
         if self.model not in head.models:
             raise W2VError(f"the {self.head} head trains only {', '.join(head.models)}, not --model {self.model}: it "
                            "measures distances between two words' vectors, and a window's mean is no word's vector")

@@ -53,6 +53,22 @@ class ScoreRequest:
     tree: Any = field(default=None, compare=False)
 
 
+@dataclass(frozen=True)
+class RowLoss:
+    """A head's loss over one pair's candidate row, as data for the GPU kernel (train/hogwild_kernel.py
+    ``row_loss``; the CPU kernel compiles :meth:`Head.fused_row_loss` instead). With s_k the row's scores:
+
+    logistic (``categorical`` False): L = sum_k softplus(-z_k), z_k = +-(s_k - [subtract_log_q] (log_k + log Q(x_k))),
+        + for the target (for a tree path, for branch 0);
+    categorical: L = log sum_k exp f_k - f_0, f_k = s_k / temperature - [subtract_log_q] log Q(x_k), hits left out.
+    """
+
+    categorical: bool = False
+    subtract_log_q: bool = False
+    log_k: float = 0.0
+    temperature: float = 1.0
+
+
 @dataclass
 class Scores:
     """Scores of one batch of B (word w, context c) pairs. Optional fields are None unless requested.
@@ -135,6 +151,10 @@ class Head(nn.Module):
         """
         raise NotImplementedError
 
+    def gpu_row_loss(self) -> RowLoss:
+        """Optional: :meth:`fused_row_loss`'s loss described as a :class:`RowLoss`, for the GPU kernel."""
+        raise NotImplementedError
+
     def hyperparameters(self) -> dict[str, Any]:
         """The options this head trains with, defaults resolved (recorded in config.json and compare's
         results): one entry per constructor argument, read from the attribute of the same name, which
@@ -146,6 +166,11 @@ class Head(nn.Module):
     def has_fused_row_loss(cls) -> bool:
         """Whether the head provides :meth:`fused_row_loss`."""
         return cls.fused_row_loss is not Head.fused_row_loss
+
+    @classmethod
+    def has_gpu_row_loss(cls) -> bool:
+        """Whether the head provides :meth:`gpu_row_loss`."""
+        return cls.gpu_row_loss is not Head.gpu_row_loss
 
 
 def head_class(name: str) -> type[Head]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .base import Head, Scores, ScoreRequest, register
+from .base import Head, RowLoss, Scores, ScoreRequest, register
 from .huffman import HuffmanTree
 from .nce import logistic_row_loss
 
@@ -50,3 +50,6 @@ class HierarchicalSoftmax(Head):
 
     def fused_row_loss(self):
         return logistic_row_loss(0.0, subtract_log_kq=False, labels_from_hits=True)
+
+    def gpu_row_loss(self):
+        return RowLoss()  # (the labels come from the path's branches)

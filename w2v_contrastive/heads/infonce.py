@@ -30,7 +30,7 @@ import math
 import torch
 
 from ..errors import W2VError
-from .base import Head, Scores, ScoreRequest, register
+from .base import Head, RowLoss, Scores, ScoreRequest, register
 
 
 @register("infonce")
@@ -71,6 +71,9 @@ class InfoNCE(Head):
 
     def fused_row_loss(self):
         return categorical_row_loss(self.temperature, self.logq_correction)
+
+    def gpu_row_loss(self):
+        return RowLoss(categorical=True, subtract_log_q=self.logq_correction, temperature=self.temperature)
 
 
 @functools.lru_cache(maxsize=None)

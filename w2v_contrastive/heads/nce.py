@@ -25,7 +25,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .base import Head, Scores, ScoreRequest, register
+from .base import Head, RowLoss, Scores, ScoreRequest, register
 
 
 @register("nce")
@@ -48,6 +48,9 @@ class NCE(Head):
 
     def fused_row_loss(self):
         return logistic_row_loss(self.log_k, subtract_log_kq=True)
+
+    def gpu_row_loss(self):
+        return RowLoss(subtract_log_q=True, log_k=self.log_k)
 
 
 @functools.lru_cache(maxsize=None)

@@ -13,8 +13,9 @@ batch, what word2vec.c and gensim do:
     loss, g = row_loss(s, log Q(x), hit)      (the head's math: g_k = dL/ds_k)
     u_r -= lr sum_k g_k v_{x_k} for each input row r;   v_{x_k} -= lr g_k h;   b_{x_k} -= lr g_k
 
-in place, parallel over pairs with lock-free ("Hogwild", Recht et al. 2011) updates as in
-word2vec.c. Every pair is scored with the current vectors, so a batch is only a unit of work: its
+in place (every update from the rows as they were when the pair started: a row that is two candidates
+of one pair takes both updates), parallel over pairs with lock-free ("Hogwild", Recht et al. 2011)
+updates as in word2vec.c. Every pair is scored with the current vectors, so a batch is only a unit of work: its
 size does not change the optimisation the way a summed-loss autograd step over stale scores does,
 and it can be large enough to amortise the per-batch cost of the pair stream and noise sampling.
 With several threads the order of concurrent updates to one row is not fixed, so runs are
@@ -25,6 +26,14 @@ tables with the uniform draws made by a counter-based generator: draw j of a ste
 splitmix64(step seed + j) (Steele, Lea & Flood 2014), the step seed taken from the trainer's torch
 generator. Each (pair, k) thus has its own fixed draw whichever thread handles it, at a few integer
 operations instead of five tensor ops per batch.
+
+**Window-shared negatives** (``share_window``; pWord2Vec, Ji et al. 2016): a *window* is a run of
+consecutive examples with the same input word (skip-gram: the pair stream keeps a centre token's pairs
+together) that does not cross a multiple of ``span`` (:data:`WINDOW_SPAN`) examples; its examples share the K noise
+words drawn for its first example b (draws b K .. b K + K - 1), and each still scores and updates them
+with the current rows. Without sharing every example is its own window (draws b K + k). The GPU kernel
+(train/hogwild_kernel.py) runs the same algorithm, one program per span of WINDOW_SPAN examples, so the
+two kernels give the same tables for the same examples, seed, span and order.
 """
 
 from __future__ import annotations
@@ -37,6 +46,15 @@ import torch
 from ..heads.base import Head
 from ..model import SkipGram
 from ..sampling.noise import NoiseDistribution
+
+#: examples per span: windows of shared negatives end at multiples of it (and each program of the GPU kernel
+#: trains one span), so a window's negatives do not depend on how the batch is cut between threads or programs
+WINDOW_SPAN = 64
+
+
+def step_seed(generator: torch.Generator | None) -> torch.Tensor:
+    """int64[1] on the generator's device: the seed of one step's noise draws (no host sync)."""
+    return torch.randint(0, 2**62, (1,), generator=generator, device=generator.device if generator else "cpu")
 
 
 @functools.lru_cache(maxsize=None)
@@ -66,14 +84,16 @@ def _compile_step(row_loss):
 
     @njit(parallel=True, fastmath=True)
     def fused_step(word_table, input_rows, context_table, bias, log_q_table, accept, alias, tree_nodes, tree_codes,
-                   tree_lengths, inputs, targets, negatives, seed, lr, n_slices, losses):
+                   tree_lengths, inputs, targets, negatives, share_window, span, seed, lr, n_slices, losses):
         n_examples, bag = inputs.shape
+        n_spans = (n_examples + span - 1) // span
         dim = context_table.shape[1]
         subwords = input_rows.shape[0] > 0  # (without subwords a word's one row is its id)
         n_rows = input_rows.shape[1] if subwords else 1
         width = max(negatives + 1, tree_nodes.shape[1])
-        for part in prange(n_slices):  # one contiguous slice of the (shuffled) examples per thread
+        for part in prange(n_slices):  # one contiguous slice of whole spans of the (shuffled) examples per thread
             candidates = np.empty(width, dtype=np.int64)
+            noise = np.empty(width, dtype=np.int64)  # the current window's noise words
             scores = np.empty(width, dtype=np.float32)
             grad = np.empty(width, dtype=np.float32)
             log_q = np.zeros(width, dtype=np.float32)
@@ -81,7 +101,10 @@ def _compile_step(row_loss):
             h = np.empty(dim, dtype=np.float32)
             h_step = np.empty(dim, dtype=np.float32)
             total = 0.0
-            for b in range(part * n_examples // n_slices, (part + 1) * n_examples // n_slices):
+            for b in range(part * n_spans // n_slices * span, min((part + 1) * n_spans // n_slices * span, n_examples)):
+                if not share_window or b % span == 0 or inputs[b, 0] != inputs[b - 1, 0]:  # a new window
+                    for k in range(1, negatives + 1):
+                        noise[k] = draw(accept, alias, seed, b * negatives + k - 1)
                 present = 0  # h = the mean of the input words' rows (each word's own, then its n-grams')
                 h[:] = 0.0
                 for r in range(bag):
@@ -106,7 +129,7 @@ def _compile_step(row_loss):
                     n_candidates = negatives + 1
                     candidates[0] = target
                     for k in range(1, n_candidates):
-                        candidates[k] = draw(accept, alias, seed, b * negatives + k - 1)
+                        candidates[k] = noise[k]
                         hit[k] = candidates[k] == target
                     for k in range(n_candidates):
                         log_q[k] = log_q_table[candidates[k]]
@@ -121,13 +144,17 @@ def _compile_step(row_loss):
                 total += row_loss(scores[:n_candidates], log_q[:n_candidates], hit[:n_candidates],
                                   grad[:n_candidates])
                 h_step[:] = 0.0
+                for k in range(n_candidates):  # first from the rows as they are, then update them
+                    g = lr * grad[k]
+                    v = context_table[candidates[k]]
+                    for d in range(dim):
+                        h_step[d] += g * v[d]
                 for k in range(n_candidates):
                     g = lr * grad[k]
                     if g == 0.0:
                         continue
                     v = context_table[candidates[k]]
                     for d in range(dim):
-                        h_step[d] += g * v[d]
                         v[d] -= g * h[d]
                     if bias.shape[0]:
                         bias[candidates[k]] -= g
@@ -148,7 +175,8 @@ def _compile_step(row_loss):
 class FusedSkipGramSGD:
     """Trains a CPU :class:`SkipGram` in place, one batch of (input, target) examples per :meth:`step`."""
 
-    def __init__(self, model: SkipGram, head: Head, noise: NoiseDistribution, threads: int, serial: bool = False):
+    def __init__(self, model: SkipGram, head: Head, noise: NoiseDistribution, threads: int, serial: bool = False,
+                 share_window: bool = False, span: int = WINDOW_SPAN):
         from numba import config, set_num_threads
 
         self.kernel = _compile_step(head.fused_row_loss())
@@ -156,6 +184,7 @@ class FusedSkipGramSGD:
         set_num_threads(self.threads)
         self.slices = 1 if serial else self.threads
         self.negatives = head.request.negatives
+        self.share_window, self.span = share_window, span
         self.noise = noise
         self.word_table = model.input.weight.detach().numpy()
         #: each word's input rows (its own, then its n-grams'); empty without subwords (a word's row is its id)
@@ -178,9 +207,9 @@ class FusedSkipGramSGD:
              generator: torch.Generator | None = None) -> float:
         """Score each example's candidates (its target and K noise words, or the target's path), update;
         return the summed loss. inputs: int64[B] words, or int64[B, R] bags (-1 padded); targets: int64[B]."""
-        seed = np.uint64(torch.randint(0, 2**62, (), generator=generator).item())
+        seed = np.uint64(step_seed(generator).item())
         bags = (inputs if inputs.dim() > 1 else inputs.unsqueeze(1)).numpy()
         self.kernel(self.word_table, self.input_rows, self.context_table, self.bias, self.log_q, self.accept,
-                    self.alias, *self.tree, bags, targets.numpy(), self.negatives, seed, np.float32(lr), self.slices,
-                    self.losses)
+                    self.alias, *self.tree, bags, targets.numpy(), self.negatives, self.share_window, self.span, seed,
+                    np.float32(lr), self.slices, self.losses)
         return float(self.losses.sum())

@@ -3,9 +3,9 @@
 :func:`plan` takes the :class:`~w2v_contrastive.config.TrainConfig`, the head and a :class:`Machine`
 description and returns a :class:`TrainingSetup`: the device and threads, the optimizer and learning
 rate, the model's shape (output bias, tied tables), which training step runs (train/steps.py: the
-fused CPU kernel, the row step or autograd), how torchrun ranks stay in sync, and the batch size. No
-corpus, model or process group is needed, so every decision can be tested on its own
-(tests/test_setup.py). :func:`build_model`, :func:`build_row_update` and :func:`build_optimizers` then
+fused CPU kernel, the GPU's Triton kernel, the row step or autograd), how torchrun ranks stay in
+sync, and the batch size. No corpus, model or process group is needed, so every decision can be tested
+on its own (tests/test_setup.py). :func:`build_model`, :func:`build_row_update` and :func:`build_optimizers` then
 build what the setup says.
 """
 
@@ -22,9 +22,9 @@ from ..heads import Head
 from ..model import SkipGram
 from .steps import RowAdam, RowSGD
 
-#: the training steps of train/steps.py: the compiled CPU kernel, SGD or Adam on gathered rows, autograd
-#: and torch's optimizers
-STEPS = ("fused", "rows", "autograd")
+#: the training steps of train/steps.py: the compiled CPU kernel, the Triton GPU kernel, SGD or Adam on gathered
+#: rows, autograd and torch's optimizers
+STEPS = ("fused", "triton", "rows", "autograd")
 #: pairs per step of the row and autograd steps on a CPU when the user sets none
 AUTOGRAD_BATCH_SIZE = 4096
 #: pairs per row step on a GPU: the largest batch at which the row step stayed within 0.02 rho of the fused
@@ -39,6 +39,9 @@ IN_BATCH_SIZE = 512
 CBOW_SGD_LR_FACTOR = 2
 #: pairs per step of the fused CPU kernel (a unit of work there: every pair is scored with fresh vectors)
 FUSED_BATCH_SIZE = 16384
+#: pairs per launch of the GPU kernel: 16,384 programs of WINDOW_SPAN pairs (about 400k corpus words; the
+#: learning rate is one per launch); staleness is the programs in flight, not this
+TRITON_BATCH_SIZE = 1 << 20
 #: the budget rule (:func:`budget_step`): the SGD step of a word2vec-style head is BUDGET_STEP on a budget of up to
 #: BUDGET_SMALL_WORDS training words, then falls as budget^-BUDGET_EXPONENT, never below the head's classic step.
 #: Read from tuning on development pairs (scripts/bench_lr_budget.py; 3 seeds each): on 1.5M words (gutenberg-small,
@@ -55,20 +58,25 @@ BUDGET_EXPONENT = 0.4
 @dataclass(frozen=True)
 class Machine:
     """Where a run trains: its device, the cores of the machine, and its place in a torchrun job
-    (``ranks`` processes in all, ``local_ranks`` of them on this machine, talking over ``backend``)."""
+    (``ranks`` processes in all, ``local_ranks`` of them on this machine, talking over ``backend``), and
+    whether the Triton GPU kernel can run there (``triton``: triton imports and torch sees a GPU)."""
 
     device: torch.device
     cpu_count: int
     ranks: int = 1
     local_ranks: int = 1
     backend: str | None = None
+    triton: bool = False
 
     @classmethod
     def current(cls, device: torch.device, distributed=None) -> "Machine":
+        from .gpu_sgd import triton_runs_on
+
+        triton = triton_runs_on(device)
         if distributed is None:
-            return cls(device, os.cpu_count() or 1)
+            return cls(device, os.cpu_count() or 1, triton=triton)
         return cls(device, os.cpu_count() or 1, distributed.world_size, distributed.local_world_size,
-                   distributed.backend)
+                   distributed.backend, triton)
 
 
 @dataclass(frozen=True)
@@ -110,6 +118,7 @@ def plan(config: TrainConfig, head: Head, machine: Machine, budget_words: float 
     lr, lr_rule = default_lr(config, head, optimizer, budget_words)
     threads = config.threads or max(1, machine.cpu_count // machine.local_ranks)
     fused = config.fused_cpu and fused_kernel_fits(head, machine.device, optimizer, tied)
+    gpu_kernel = config.fused_cpu and machine.triton and gpu_kernel_fits(head, machine.device, optimizer, tied)
     sync = None
     if machine.ranks > 1:  # the fused kernel applies updates without gradients, and NCCL sums no sparse ones
         can_sum = machine.backend == "gloo" and not fused
@@ -118,8 +127,11 @@ def plan(config: TrainConfig, head: Head, machine: Machine, budget_words: float 
             raise W2VError(f"--sync gradients needs the gloo backend (CPU): {machine.backend} cannot "
                            "all-reduce the sparse row gradients; use --sync average")
         fused = fused and sync == "average"
+        gpu_kernel = gpu_kernel and sync == "average"
     if fused:
         step = "fused"
+    elif gpu_kernel:
+        step = "triton"
     elif not head.request.full_vocabulary and sync != "gradients":
         step = "rows"  # (summed gradients need autograd's; the softmax reads the whole table)
     else:
@@ -127,6 +139,9 @@ def plan(config: TrainConfig, head: Head, machine: Machine, budget_words: float 
     # averaging W models divides each rank's update by W: each rank steps W times as far (the linear
     # scaling rule, as local SGD does), so the average moves as far as all their updates
     rank_lr_factor = machine.ranks if sync == "average" else 1
+    if config.share_negatives == "window" and step not in ("fused", "triton"):
+        raise W2VError(f"--share-negatives window is trained by the compiled kernels (the CPU's fused kernel, the "
+                       f"GPU's Triton kernel), not by the {step} step this run takes")
     return TrainingSetup(machine.device, threads, optimizer, lr, lr_rule, output_bias, tied, step, sync,
                          rank_lr_factor, config.batch_size or default_batch_size(head, step, machine.device))
 
@@ -169,6 +184,8 @@ def default_batch_size(head: Head, step: str, device: torch.device) -> int:
     quality-preserving batch for the row step on a GPU; smaller for heads with in-batch candidates."""
     if step == "fused":
         return FUSED_BATCH_SIZE
+    if step == "triton":
+        return TRITON_BATCH_SIZE
     if head.default_batch_size:
         return head.default_batch_size
     if head.request.in_batch:
@@ -180,10 +197,22 @@ def fused_kernel_fits(head: Head, device: torch.device, optimizer: str, tied: bo
     """Whether the fused CPU kernel can train this head: SGD on the CPU, two tables, one row of
     candidates per pair (the true context and its own K noise words, or its path through a tree),
     and a compiled row loss."""
+    return device.type == "cpu" and one_row_sgd(head, optimizer, tied) and head.has_fused_row_loss()
+
+
+def gpu_kernel_fits(head: Head, device: torch.device, optimizer: str, tied: bool) -> bool:
+    """Whether the Triton kernel (train/gpu_sgd.py) can train this head: what the fused CPU kernel needs,
+    on a CUDA device, with the head's row loss described for it (``Head.gpu_row_loss``)."""
+    return device.type == "cuda" and one_row_sgd(head, optimizer, tied) and head.has_gpu_row_loss()
+
+
+def one_row_sgd(head: Head, optimizer: str, tied: bool) -> bool:
+    """SGD, two tables, and one row of candidates per pair: the true context and its own K noise words, or
+    its path through a tree."""
     request = head.request
     own_row = (request.negatives > 0 and not request.shared_negatives) or request.tree_paths
-    return (device.type == "cpu" and optimizer == "sgd" and own_row and not request.in_batch
-            and not request.full_vocabulary and not tied and head.has_fused_row_loss())
+    return (optimizer == "sgd" and own_row and not request.in_batch and not request.full_vocabulary
+            and not tied)
 
 
 def model_shape(config: TrainConfig, head: Head) -> tuple[bool, bool]:

@@ -4,7 +4,8 @@ Every step takes ``(batch, lr)`` and returns the summed loss as a 0-d tensor on 
 only when the trainer logs), or None for the empty step of a torchrun rank whose shard is used up.
 The setup (train/setup.py) picks the implementation, never the head's name:
 
-- :class:`FusedStep`: the compiled CPU kernel (train/fused_sgd.py), SGD in place, no optimizer.
+- :class:`FusedStep`: a compiled kernel, SGD in place, no optimizer: the CPU's (train/fused_sgd.py) or
+  the GPU's Triton kernel (train/gpu_sgd.py), which run the same algorithm.
 - :class:`RowStep`: any head that does not score the whole vocabulary: the batch's rows are
   gathered, autograd runs over those rows only, and the row gradients update the tables through
   :class:`RowSGD` (``index_add_``) or :class:`RowAdam` (lazy Adam over the rows used). No sparse
@@ -26,10 +27,12 @@ from ..sampling.noise import NoiseDistribution
 from ..sampling.pairs import PairBatch
 from .distributed import Distributed
 from .fused_sgd import FusedSkipGramSGD
+from .gpu_sgd import HogwildSGD
 
 
 class FusedStep:
-    """The fused CPU kernel as a step: it draws its noise words from ``generator``'s seeds.
+    """A compiled kernel (the fused CPU kernel, or the GPU's) as a step: it draws its noise words from
+    ``generator``'s seeds.
 
     ``context_first``: give the kernel each skip-gram pair the other way round, predicting the centre
     word from the context word, as word2vec.c and gensim do. The window's pairs are symmetric (a pair
@@ -42,12 +45,12 @@ class FusedStep:
 
     optimizers: tuple[torch.optim.Optimizer, ...] = ()
 
-    def __init__(self, kernel: FusedSkipGramSGD, generator: torch.Generator, context_first: bool = False):
+    def __init__(self, kernel: FusedSkipGramSGD | HogwildSGD, generator: torch.Generator, context_first: bool = False):
         self.kernel, self.generator, self.context_first = kernel, generator, context_first
 
     def __call__(self, batch: PairBatch | None, lr: float) -> torch.Tensor | None:
         inputs, targets = (batch.contexts, batch.centers) if self.context_first else (batch.inputs, batch.targets)
-        return torch.tensor(self.kernel.step(inputs, targets, lr, self.generator))
+        return torch.as_tensor(self.kernel.step(inputs, targets, lr, self.generator))  # (the GPU's: on the device)
 
 
 class AutogradStep:

@@ -37,6 +37,7 @@ from .callbacks import Callback
 from .checkpoint import StopSignals
 from .distributed import AGREE_EVERY, Distributed
 from .fused_sgd import FusedSkipGramSGD
+from .gpu_sgd import HogwildSGD
 from .progress import Progress
 from .setup import (Machine, build_model, build_optimizers, build_row_update, dense_gradient_names, plan,
                     resolve_device, training_words)
@@ -98,8 +99,14 @@ class Trainer:
         log_prior = torch.log(torch.tensor(vocab.counts / vocab.total, dtype=torch.float32))
         self.model = build_model(config, vocab.words, self.head, log_prior).to(self.device)
         self.noise = NoiseDistribution(vocab.counts, config.alpha, self.device)
-        if setup.step == "fused":
-            kernel = FusedSkipGramSGD(self.model, self.head, self.noise, setup.threads, serial=config.deterministic)
+        if setup.step in ("fused", "triton"):
+            share_window = config.share_negatives == "window"
+            if setup.step == "fused":
+                kernel = FusedSkipGramSGD(self.model, self.head, self.noise, setup.threads, config.deterministic,
+                                          share_window)
+            else:
+                bag = 2 * config.window if config.model == "cbow" else 1
+                kernel = HogwildSGD(self.model, self.head, self.noise, bag, share_window)
             context_first = self.head.request.tree_paths and config.model == "skipgram"  # (see FusedStep)
             self.step: FusedStep | RowStep | AutogradStep = FusedStep(kernel, noise_generator, context_first)
         elif setup.step == "rows":
