@@ -163,7 +163,7 @@ GPU_STEPS = [("negative-sampling", {}, "triton"), ("nce", {}, "triton"), ("infon
              ("softmax", {}, "autograd"), ("triplet", {}, "rows"),
              ("negative-sampling", {"shared_negatives": True}, "rows"),
              ("infonce", {"in_batch_negatives": True}, "rows"), ("negative-sampling", {"optimizer": "adam"}, "rows"),
-             ("negative-sampling", {"fused_cpu": False}, "rows")]
+             ("negative-sampling", {"fused_cpu": False}, "rows"), ("negative-sampling", {"deterministic": True}, "rows")]
 
 
 @pytest.mark.parametrize("name,settings,step", GPU_STEPS)

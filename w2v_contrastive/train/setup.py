@@ -118,7 +118,9 @@ def plan(config: TrainConfig, head: Head, machine: Machine, budget_words: float 
     lr, lr_rule = default_lr(config, head, optimizer, budget_words)
     threads = config.threads or max(1, machine.cpu_count // machine.local_ranks)
     fused = config.fused_cpu and fused_kernel_fits(head, machine.device, optimizer, tied)
-    gpu_kernel = config.fused_cpu and machine.triton and gpu_kernel_fits(head, machine.device, optimizer, tied)
+    # (--deterministic: the row step, as the GPU kernel's programs add their updates in no fixed order)
+    gpu_kernel = (config.fused_cpu and not config.deterministic and machine.triton
+                  and gpu_kernel_fits(head, machine.device, optimizer, tied))
     sync = None
     if machine.ranks > 1:  # the fused kernel applies updates without gradients, and NCCL sums no sparse ones
         can_sum = machine.backend == "gloo" and not fused
