@@ -24,15 +24,14 @@ from tests.test_reliability import SigtermAfterTheFirstCheckpoint
 
 
 def test_the_input_is_the_mean_of_the_present_rows_and_each_row_takes_its_whole_gradient():
-    rows = torch.tensor([[[1.0, 2.0], [3.0, 6.0], [9.0, 9.0]],
-                         [[4.0, -4.0], [0.0, 0.0], [5.0, 5.0]]], requires_grad=True)
-    inputs = torch.tensor([[7, 8, -1], [2, -1, -1]])  # the second bag has one row; absent rows are -1
-    h = bag_mean(rows, inputs)
+    bags = SkipGram(10, 2).input_bags(torch.tensor([[7, 8, -1], [2, -1, -1]]))  # absent words are -1
+    assert bags.rows.tolist() == [7, 8, 2] and bags.owners.tolist() == [0, 0, 1]  # packed: the present rows
+    rows = torch.tensor([[1.0, 2.0], [3.0, 6.0], [4.0, -4.0]], requires_grad=True)  # (rows 7, 8, 2)
+    h = bag_mean(rows, bags)
     assert torch.equal(h, torch.tensor([[2.0, 4.0], [4.0, -4.0]]))  # (1 + 3) / 2, (2 + 6) / 2; the one row
     h.backward(torch.tensor([[1.0, -1.0], [0.5, 2.0]]))
-    # word2vec's CBOW update: every present row gets dL/dh itself (not dL/dh / n), absent rows nothing
-    assert torch.equal(rows.grad, torch.tensor([[[1.0, -1.0], [1.0, -1.0], [0.0, 0.0]],
-                                                [[0.5, 2.0], [0.0, 0.0], [0.0, 0.0]]]))
+    # word2vec's CBOW update: every present row gets dL/dh itself (not dL/dh / n)
+    assert torch.equal(rows.grad, torch.tensor([[1.0, -1.0], [1.0, -1.0], [0.5, 2.0]]))
 
 
 @pytest.mark.parametrize("tied", [False, True])

@@ -9,13 +9,16 @@ single embedding network f of the metric-learning papers.
 With subwords (fastText, w2v_contrastive/subwords.py) the input table holds V word rows and then one row per
 n-gram hash bucket, and a word's vector is the mean of its own row and its n-grams' rows, wherever the model
 reads a word's input vector (the centre word, each of CBOW's context words, and with tied tables the
-scored contexts too): one bag of rows per word, :meth:`SkipGram.word_bags`.
-Tables are ``nn.Embedding(sparse=True)``, so a batch only touches the rows it uses.
+scored contexts too). Tables are ``nn.Embedding(sparse=True)``, so a batch only touches the rows it uses.
+A batch's bags of rows (a CBOW window's, a word's own and n-gram rows) are packed without padding, as
+``embedding_bag`` takes them (:class:`PackedBags`, :meth:`SkipGram.pack_bags`): a step reads the rows its
+bags have, not B times the vocabulary's longest bag.
 """
 
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -48,6 +51,10 @@ class SkipGram(nn.Module):
         #: int64[V, R]: the input rows of each word, its own then its n-grams' (-1 after the last); None without
         #: subwords (derived from the vocabulary, so not saved with the parameters)
         self.register_buffer("subwords", subwords, persistent=False)
+        #: int64[V + 1]: how many input rows each word has (1 + its n-grams), then 0, what an absent word (-1) reads;
+        #: None without subwords
+        self.register_buffer("bag_sizes", None if subwords is None else
+                             torch.cat([(subwords >= 0).sum(1), subwords.new_zeros(1)]), persistent=False)
         self.n_words = vocab_size
 
     @property
@@ -66,8 +73,8 @@ class SkipGram(nn.Module):
         """(u: float[B, d], v_c: float[..., d], b_c: float[...], zeros without a bias).
 
         ``inputs``: int64[B] words, whose rows u_w are the inputs (skip-gram), or int64[B, R] bags of words
-        with -1 where a bag has fewer, whose mean is the input (:func:`bag_mean`; CBOW's windows); with subwords
-        each word stands for its bag of rows (:meth:`input_bags`).
+        with -1 where a bag has fewer, whose mean is the input (CBOW's windows); with subwords each word stands
+        for its bag of rows (:meth:`input_bags`).
         One embedding call per table and step (for tied tables, one call for words and contexts
         together): each table then gets one sparse gradient, which autograd does not have to merge
         (merging two sparse gradients densifies the table)."""
@@ -79,35 +86,63 @@ class SkipGram(nn.Module):
         if self.tied:
             rows = [bag_rows(input_bags), bag_rows(context_rows)]
             both = self.input(torch.cat([r.reshape(-1) for r in rows]))
-            u, v = both[: rows[0].numel()].view(*rows[0].shape, -1), both[rows[0].numel():].view(*rows[1].shape, -1)
+            u, v = both[: rows[0].numel()], both[rows[0].numel():].view(*rows[1].shape, -1)
         else:
             u, v = self.input(bag_rows(input_bags)), self.output(context_rows)
         return (*self.compose(u, v, input_bags, context_rows), bias)
 
-    def word_bags(self, words: torch.Tensor) -> torch.Tensor:
-        """int64[..., R]: the input rows of ``words`` (int64[...], -1 where absent): each word's own row and its
-        n-grams' rows, -1 after the last (and for absent words). Only with subwords."""
-        return self.subwords[words.clamp(min=0)].masked_fill_((words < 0).unsqueeze(-1), -1)
-
-    def input_bags(self, inputs: torch.Tensor) -> torch.Tensor:
-        """What the input vector h of each example is the mean of: ``inputs`` as they are without subwords
-        (int64[B] words, or int64[B, R] bags of words); with subwords int64[B, R'], all the rows of the words of
-        each example's input together (CBOW: of every context word; fastText's mean over them)."""
-        if self.subwords is None:
+    def input_bags(self, inputs: torch.Tensor) -> "torch.Tensor | PackedBags":
+        """What the input vector h of each example is the mean of: ``inputs`` themselves when each is one row
+        (int64[B] words without subwords), else their packed bags (:meth:`pack_bags`): CBOW's window
+        (int64[B, R] words), with subwords all the rows of the words of each example's input together (CBOW: of
+        every context word; fastText's mean over them)."""
+        if inputs.dim() == 1 and self.subwords is None:
             return inputs
-        return self.word_bags(inputs).flatten(1)
+        return self.pack_bags(inputs.view(inputs.shape[0], -1))
 
-    def context_rows(self, contexts: torch.Tensor) -> torch.Tensor:
-        """The rows of the scored ``contexts``: themselves, or with subwords and tied tables (where v_x is x's word
-        vector, the mean of its rows) their bags int64[..., R]."""
-        return self.word_bags(contexts) if self.tied and self.subwords is not None else contexts
-
-    def compose(self, u: torch.Tensor, v: torch.Tensor, input_bags: torch.Tensor, context_rows: torch.Tensor
-                ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(h float[B, d], v_x float[..., d]) from the looked-up rows of :meth:`input_bags` and :meth:`context_rows`."""
+    def context_rows(self, contexts: torch.Tensor) -> "torch.Tensor | PackedBags":
+        """The rows of the scored ``contexts`` (int64[...]): themselves, or with subwords and tied tables (where v_x
+        is x's word vector, the mean of its rows) their packed bags, one per context."""
         if self.tied and self.subwords is not None:
-            v = bag_mean(v, context_rows)
-        return bag_mean(u, input_bags), v
+            return self.pack_bags(contexts.reshape(-1, 1), contexts.shape)
+        return contexts
+
+    def compose(self, u: torch.Tensor, v: torch.Tensor, input_bags: "torch.Tensor | PackedBags",
+                context_rows: "torch.Tensor | PackedBags") -> tuple[torch.Tensor, torch.Tensor]:
+        """(h float[B, d], v_x float[..., d]) from the rows read for :meth:`input_bags` and :meth:`context_rows`
+        (float[N, d] for packed bags, float[..., d] for rows of their own)."""
+        return bag_mean(u, input_bags), bag_mean(v, context_rows)
+
+    def row_counts(self, words: torch.Tensor) -> torch.Tensor:
+        """int64[...]: how many input rows each of ``words`` (int64[...], -1 where absent) reads: its own row, with
+        subwords its n-grams' rows too; 0 where absent."""
+        if self.subwords is None:
+            return (words >= 0).long()
+        return self.bag_sizes[words]  # (-1 reads the last entry, 0)
+
+    def pack_bags(self, bags: torch.Tensor, shape: tuple[int, ...] | None = None) -> "PackedBags":
+        """The input rows of ``bags`` (int64[M, W]: bag m holds every input row of its W words, -1 where a word is
+        absent: a CBOW window, or one word with its n-grams) packed without padding; ``shape``: the bags' shape
+        (default [M]). The packed length N (the bags' rows) sizes the tensors, so the host reads it from the
+        device: on a GPU an event wait for its copy (sampling/pairs.py ``HostValue``), not a stream sync."""
+        from .sampling.pairs import HostValue  # (here: the pair stream imports this module)
+
+        counts = self.row_counts(bags)  # int64[M, W]
+        flat_words, flat_counts = bags.reshape(-1), counts.reshape(-1)
+        total = HostValue(flat_counts.sum()).get()
+        if self.subwords is None:  # (a present word has one row, itself)
+            word_of_row = torch.nonzero_static(flat_counts, size=total).squeeze(1)  # int64[N]
+            rows = flat_words[word_of_row]
+        else:
+            starts = flat_counts.cumsum(0) - flat_counts  # each word's first packed slot
+            word_of_row = torch.repeat_interleave(torch.arange(flat_counts.shape[0], device=bags.device),
+                                                  flat_counts, output_size=total)
+            position = torch.arange(total, device=bags.device) - starts[word_of_row]
+            rows = self.subwords[flat_words[word_of_row], position]
+        if bags.shape[1] == 1:  # (one word a bag: its bag is its index)
+            return PackedBags(rows, word_of_row, flat_counts, tuple(shape or bags.shape[:1]))
+        return PackedBags(rows, word_of_row.div(bags.shape[1], rounding_mode="floor"), counts.sum(1),
+                          tuple(shape or bags.shape[:1]))
 
     def word_vectors(self) -> torch.Tensor:
         """float[V, d], the exported word vectors: the input rows, or with subwords the mean of each word's rows
@@ -130,37 +165,50 @@ class SkipGram(nn.Module):
         return ChunkedLogPartition.apply(u, self.output.weight, bias, chunk or default_chunk(u))
 
 
-def bag_rows(bags: torch.Tensor) -> torch.Tensor:
-    """The table rows to read for ``bags`` (int64[B] one row each, or int64[..., R] bags with -1 where a
-    row is absent): absent rows read row 0, which :func:`bag_mean` then leaves out."""
-    return bags.clamp(min=0) if bags.dim() > 1 else bags
+@dataclass(frozen=True)
+class PackedBags:
+    """Bags of table rows packed without padding, as ``embedding_bag`` takes them: ``rows`` int64[N], bag 0's
+    rows, then bag 1's, ...; ``owners`` int64[N], the bag of each row (in place of ``embedding_bag``'s offsets);
+    ``sizes`` int64[M], each bag's rows; ``shape``, the bags' shape (M bags in all). The tensors a step makes
+    from them hold N rows, whatever the vocabulary's longest word."""
+
+    rows: torch.Tensor
+    owners: torch.Tensor
+    sizes: torch.Tensor
+    shape: tuple[int, ...]
 
 
-def bag_mean(rows: torch.Tensor, bags: torch.Tensor) -> torch.Tensor:
-    """The vectors (float[..., d]) of the looked-up ``rows`` of ``bags``: the rows themselves for one row per
-    example (rows float[B, d], bags int64[B]); for bags (rows float[..., R, d], bags int64[..., R], -1 where
-    absent) the mean of each bag's present rows, with :class:`BagMean`'s backward."""
-    if bags.dim() == 1:
+def bag_rows(bags: "torch.Tensor | PackedBags") -> torch.Tensor:
+    """The table rows to read for ``bags``: int64[...] one row each, or packed bags' rows int64[N]."""
+    return bags.rows if isinstance(bags, PackedBags) else bags
+
+
+def bag_mean(rows: torch.Tensor, bags: "torch.Tensor | PackedBags") -> torch.Tensor:
+    """The vectors (float[..., d]) of the ``rows`` read for ``bags``: the rows themselves for one row each; for
+    packed bags (rows float[N, d]) the mean of each bag's rows, float[*bags.shape, d], with :class:`BagMean`'s
+    backward."""
+    if not isinstance(bags, PackedBags):
         return rows
-    return BagMean.apply(rows, (bags >= 0).to(rows.dtype))
+    return BagMean.apply(rows, bags.owners, bags.sizes).view(*bags.shape, rows.shape[-1])
 
 
 class BagMean(torch.autograd.Function):
-    """h_b = (1 / n_b) sum_r m_br x_br over a bag's present rows (m_br = 1, n_b of them), whose backward hands
-    every present row the whole dL/dh_b, not 1/n_b of it: the update word2vec.c and gensim (``cbow_mean=1``)
-    and fastText make to each context (or n-gram) row, so that a row moves as far as a skip-gram word's would.
-    The step is thus n_b times the exact gradient's for the bag's rows; every training path (fused kernel,
-    row step, autograd) makes the same one."""
+    """h_m = (1 / n_m) sum of x_r over bag m's n_m rows r (0 for an empty bag), whose backward hands every
+    row the whole dL/dh_m, not 1/n_m of it: the update word2vec.c and gensim (``cbow_mean=1``) and fastText
+    make to each context (or n-gram) row, so that a row moves as far as a skip-gram word's would. The step
+    is thus n_m times the exact gradient's for the bag's rows; every training path (fused kernel, row step,
+    autograd) makes the same one. rows float[N, d], owners int64[N], sizes int64[M] -> float[M, d]."""
 
     @staticmethod
-    def forward(ctx, rows: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
-        ctx.save_for_backward(present)
-        return (rows * present.unsqueeze(-1)).sum(-2) / present.sum(-1, keepdim=True).clamp(min=1)
+    def forward(ctx, rows: torch.Tensor, owners: torch.Tensor, sizes: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(owners)
+        sums = rows.new_zeros((sizes.shape[0], rows.shape[1])).index_add_(0, owners, rows)
+        return sums / sizes.clamp(min=1).unsqueeze(1).to(rows.dtype)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        (present,) = ctx.saved_tensors
-        return grad.unsqueeze(-2) * present.unsqueeze(-1), None
+        (owners,) = ctx.saved_tensors
+        return grad[owners], None, None
 
 
 #: on a CPU, a chunk of scores of about this many floats (1 MB) stays in the cores' caches through the
