@@ -20,6 +20,7 @@ from ..config import TrainConfig
 from ..errors import W2VError
 from ..heads import Head
 from ..model import SkipGram
+from .distributed import TouchedRows
 from .steps import RowAdam, RowSGD
 
 #: the training steps of train/steps.py: the compiled CPU kernel, the Triton GPU kernel, SGD or Adam on gathered
@@ -39,6 +40,13 @@ IN_BATCH_SIZE = 512
 CBOW_SGD_LR_FACTOR = 2
 #: pairs per step of the fused CPU kernel (a unit of work there: every pair is scored with fresh vectors)
 FUSED_BATCH_SIZE = 16384
+#: the row step sums a batch's updates: B pairs at step lr move a frequent row about lr x B as far at once, and
+#: under --sync average each of W ranks steps at W x lr (the linear scaling rule), as if one process summed the
+#: W batches. Stable on gutenberg-mid up to lr x B = 0.025 x 16,384 (one process: 0.025 x 16,384 within 0.03 rho
+#: of the fused kernel; 2 ranks x 8,192 at 0.05 and 4 ranks x 4,096 at 0.1 within 0.02 of one process), diverged
+#: beyond (0.025 x 65,536; 4 ranks x 8,192 at 0.1): bench/batch-quality-2026-12-01.json,
+#: bench/average-ranks-2026-12-05.json. So under --sync average a rank's default batch is at most this / (W x lr)
+SUMMED_STEP_LIMIT = 0.025 * 16384
 #: pairs per launch of the GPU kernel: 16,384 programs of WINDOW_SPAN pairs (about 400k corpus words; the
 #: learning rate is one per launch); staleness is the programs in flight, not this
 TRITON_BATCH_SIZE = 1 << 20
@@ -144,8 +152,11 @@ def plan(config: TrainConfig, head: Head, machine: Machine, budget_words: float 
     if config.share_negatives == "window" and step not in ("fused", "triton"):
         raise W2VError(f"--share-negatives window is trained by the compiled kernels (the CPU's fused kernel, the "
                        f"GPU's Triton kernel), not by the {step} step this run takes")
+    batch_size = config.batch_size or default_batch_size(head, step, machine.device)
+    if not config.batch_size and sync == "average" and step == "rows":
+        batch_size = min(batch_size, max(1, int(SUMMED_STEP_LIMIT / (lr * rank_lr_factor))))
     return TrainingSetup(machine.device, threads, optimizer, lr, lr_rule, output_bias, tied, step, sync,
-                         rank_lr_factor, config.batch_size or default_batch_size(head, step, machine.device))
+                         rank_lr_factor, batch_size)
 
 
 def training_words(config: TrainConfig, corpus_tokens: int) -> float:
@@ -254,6 +265,11 @@ def dense_gradient_names(model: SkipGram, head: Head) -> set[str]:
 def build_row_update(setup: TrainingSetup, model: SkipGram) -> RowSGD | RowAdam:
     """The row step's update rule: plain SGD, or lazy Adam over the rows a step used."""
     return RowSGD() if setup.optimizer == "sgd" else RowAdam(model.parameters(), lr=setup.lr)
+
+
+def touched_rows(setup: TrainingSetup, model: SkipGram) -> TouchedRows | None:
+    """What the row step marks under ``--sync average``, so that an average reads only the rows the ranks changed."""
+    return TouchedRows(model.parameters()) if setup.sync == "average" and setup.step == "rows" else None
 
 
 def build_optimizers(setup: TrainingSetup, model: SkipGram, dense: set[str]) -> list[torch.optim.Optimizer]:

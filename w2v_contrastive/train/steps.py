@@ -25,7 +25,7 @@ from ..heads.base import draw_candidates, score_rows
 from ..model import SkipGram, bag_rows
 from ..sampling.noise import NoiseDistribution
 from ..sampling.pairs import PairBatch
-from .distributed import Distributed
+from .distributed import Distributed, TouchedRows
 from .fused_sgd import FusedSkipGramSGD
 from .gpu_sgd import HogwildSGD
 
@@ -44,6 +44,7 @@ class FusedStep:
     bench/pair-orientation-2026-12-01.json)."""
 
     optimizers: tuple[torch.optim.Optimizer, ...] = ()
+    touched: TouchedRows | None = None
 
     def __init__(self, kernel: FusedSkipGramSGD | HogwildSGD, generator: torch.Generator, context_first: bool = False):
         self.kernel, self.generator, self.context_first = kernel, generator, context_first
@@ -57,6 +58,8 @@ class AutogradStep:
     """Scores through :func:`~w2v_contrastive.heads.score_batch`, the head's loss, autograd, the
     optimizers. bf16 autocast on CUDA. With ``distributed`` (``--sync gradients``) the gradients are
     summed over the ranks before the update; ``dense`` names the parameters with dense gradients."""
+
+    touched: TouchedRows | None = None
 
     def __init__(self, model: SkipGram, head: Head, noise: NoiseDistribution, optimizers: list[torch.optim.Optimizer],
                  generator: torch.Generator, softmax_chunk: int | None, device: torch.device,
@@ -90,23 +93,26 @@ class RowStep:
 
     For examples (w_b, c_b) and the candidates x of :func:`~w2v_contrastive.heads.base.draw_candidates`:
 
-        u = U[w], v = V[x], b = bias[x]           (gathered rows: leaves of a small autograd graph)
+        u = U[r], v = V[x], b = bias[x]           (gathered rows: leaves of a small autograd graph)
         L = sum_b head(scores(h(u), v, b))_b       (fp32 scores; the head's own formula)
 
-    where h(u) is u, or the mean of a bag's rows (CBOW's window, a word's subword rows;
-    :meth:`~w2v_contrastive.model.SkipGram.compose`).
-
-    and the row gradients dL/du, dL/dv, dL/db go to ``update`` (:class:`RowSGD` or :class:`RowAdam`), one
-    call per table (a tied model's word and context rows together), which is what the autograd step
-    computes with sparse row gradients and torch's SGD or SparseAdam, without sparse tensors or their
-    host syncs. A batch shorter than ``batch_size`` (a chunk's last) is padded to that size with masked
-    pairs when the head scores each pair on its own (no in-batch candidates), so every step has the
-    same shapes.
+    where r are the input words' rows and h(u) is u, or each bag's mean (CBOW's window, a word's subword
+    rows; :meth:`~w2v_contrastive.model.SkipGram.compose`), and the row gradients dL/du, dL/dv, dL/db go to
+    ``update`` (:class:`RowSGD` or :class:`RowAdam`), one call per table (a tied model's word and context
+    rows together), which is what the autograd step computes with sparse row gradients and torch's SGD or
+    SparseAdam, without sparse tensors or their host syncs. Bags are packed
+    (:meth:`~w2v_contrastive.model.SkipGram.pack_bags`): a step gathers and scatters the rows its bags
+    have, not B times the vocabulary's longest bag, and their number is the one value it reads from the
+    device (on a GPU an event wait for that count's copy, as the pair stream's; none without bags). A batch
+    shorter than ``batch_size`` (a chunk's last) is padded to that size with masked pairs when the head
+    scores each pair on its own (no in-batch candidates), so every step has the same shapes. With
+    ``touched`` (torchrun, ``--sync average``) the step marks the rows it updates there.
     """
 
     def __init__(self, model: SkipGram, head: Head, noise: NoiseDistribution, generator: torch.Generator,
-                 batch_size: int, update: "RowSGD | RowAdam"):
+                 batch_size: int, update: "RowSGD | RowAdam", touched: TouchedRows | None = None):
         self.model, self.head, self.noise, self.generator, self.update = model, head, noise, generator, update
+        self.touched = touched
         self.batch_size = batch_size if not head.request.in_batch else None
         self.optimizers = (update,) if isinstance(update, torch.optim.Optimizer) else ()
 
@@ -115,7 +121,6 @@ class RowStep:
         request, model = self.head.request, self.model
         candidates, noise_words = draw_candidates(self.noise, request, targets, self.generator)
         input_bags, context_rows = model.input_bags(inputs), model.context_rows(candidates)
-        # (a bag's absent rows read row 0 and get no gradient)
         tables = [(model.input.weight, bag_rows(input_bags)), (model.output.weight, bag_rows(context_rows))]
         if model.bias is not None:
             tables.append((model.bias.weight, candidates))
@@ -132,7 +137,10 @@ class RowStep:
             entry[2].append(grad.reshape(words.numel(), -1))
         with torch.no_grad():
             for table, words, grad in by_table.values():
-                self.update(table, torch.cat(words), torch.cat(grad), lr)
+                rows = torch.cat(words)
+                self.update(table, rows, torch.cat(grad), lr)
+                if self.touched is not None:
+                    self.touched.mark(table, rows)
         return loss.detach()
 
     def _fixed_shape(self, inputs: torch.Tensor, targets: torch.Tensor):

@@ -40,7 +40,7 @@ from .fused_sgd import FusedSkipGramSGD
 from .gpu_sgd import HogwildSGD
 from .progress import Progress
 from .setup import (Machine, build_model, build_optimizers, build_row_update, dense_gradient_names, plan,
-                    resolve_device, training_words)
+                    resolve_device, touched_rows, training_words)
 from .state import Identity, NonFinite, TrainingState, TrainStats
 from .steps import AutogradStep, FusedStep, RowStep
 
@@ -111,7 +111,7 @@ class Trainer:
             self.step: FusedStep | RowStep | AutogradStep = FusedStep(kernel, noise_generator, context_first)
         elif setup.step == "rows":
             self.step = RowStep(self.model, self.head, self.noise, noise_generator, setup.batch_size,
-                                build_row_update(setup, self.model))
+                                build_row_update(setup, self.model), touched_rows(setup, self.model))
         else:
             dense = dense_gradient_names(self.model, self.head)
             self.step = AutogradStep(self.model, self.head, self.noise, build_optimizers(setup, self.model, dense),
@@ -232,9 +232,10 @@ class Trainer:
         return flags, state.agreed_progress
 
     def _average(self) -> None:
-        """--sync average: replace each rank's parameters by their mean over the ranks."""
+        """--sync average: replace each rank's parameters by their mean over the ranks (the row step: the rows
+        it changed)."""
         if self.setup.sync == "average":
-            self.distributed.average_parameters(self.model)
+            self.distributed.average_parameters(self.model, self.step.touched)
 
     def _log(self, now: float) -> None:
         """Append one metrics record (mean loss since the last one); hand it to the callbacks."""
