@@ -10,7 +10,6 @@ import torch
 
 from w2v_contrastive import TrainConfig
 from w2v_contrastive.heads import HEADS, build_head
-from w2v_contrastive.model import SkipGram
 from w2v_contrastive.sampling.noise import NoiseDistribution
 from w2v_contrastive.sampling.pairs import PairBatch
 from w2v_contrastive.train.setup import build_model
@@ -122,9 +121,16 @@ def test_a_short_batch_padded_with_masked_pairs_makes_the_update_of_the_batch_al
         assert torch.allclose(value, alone.state_dict()[key], atol=1e-6), key
 
 
-def test_in_batch_heads_are_never_padded():
-    """Padding pairs would be candidates of every real pair of an in-batch head: its batches keep their size."""
-    config = TrainConfig(head="n-pair")
-    step = RowStep(SkipGram(V, DIM, tied=True), build_head("n-pair", config), NoiseDistribution(COUNTS), None, 512,
-                   RowSGD())
-    assert step.batch_size is None
+@pytest.mark.parametrize("name,settings", [("n-pair", {}), ("infonce", {"in_batch_negatives": True, "negatives": 0})])
+def test_in_batch_heads_are_never_padded(name, settings):
+    """Padding pairs would be candidates of every real pair of an in-batch head: a short batch makes the
+    update of the batch alone (the padding of word 0's pairs would change every pair's loss)."""
+    config = TrainConfig(head=name, **settings)
+    head = build_head(name, config)
+    model, batch = model_and_batch(config, head)
+    alone = copy.deepcopy(model)
+    noise = NoiseDistribution(COUNTS)
+    padded = float(RowStep(model, head, noise, None, 4 * PAIRS, RowSGD())(batch, LR))  # (would pad 3 x PAIRS pairs)
+    assert padded == pytest.approx(float(RowStep(alone, head, noise, None, PAIRS, RowSGD())(batch, LR)), rel=1e-5)
+    for key, value in model.state_dict().items():
+        assert torch.allclose(value, alone.state_dict()[key], atol=1e-6), key
