@@ -143,11 +143,27 @@ def predicted_nccl_seconds(vocab: int, dim: int, ranks: int, shares: dict) -> di
     return {"every row": every, "changed rows": changed}
 
 
+def marking_seconds(args: argparse.Namespace, repeats: int = 100) -> float:
+    """Seconds a step spends marking its rows (one thread): a batch's centres in the input table and its contexts
+    and 5 noise words each in the output table, at random."""
+    from w2v_contrastive.train.distributed import TouchedRows
+
+    torch.set_num_threads(1)
+    tables = [torch.empty(args.vocab, 1), torch.empty(args.vocab, 1)]  # (marks depend on the rows, not on d)
+    touched = TouchedRows(tables)
+    rows = [torch.randint(0, args.vocab, (args.batch,)), torch.randint(0, args.vocab, (6 * args.batch,))]
+    started = time.perf_counter()
+    for _ in range(repeats):
+        for table, changed in zip(tables, rows):
+            touched.mark(table, changed)
+    return (time.perf_counter() - started) / repeats
+
+
 def predictions(args: argparse.Namespace) -> dict:
-    """The changed rows' shares for 2, 4 and 8 ranks, and the predicted seconds of both averages on 8 H200s, per
-    average and per step: at the old default (8,192 pairs a rank, an average every 16 steps), at a rank's
-    default batch now at word2vec's step (train/setup.py SUMMED_STEP_LIMIT / (W x 0.025)) and every 16 steps, and at
-    that batch every 64."""
+    """What a step spends marking its rows (:func:`marking_seconds`); the changed rows' shares for 2, 4 and 8
+    ranks, and the predicted seconds of both averages on 8 H200s, per average and per step: at the old default
+    (8,192 pairs a rank, an average every 16 steps), at a rank's default batch now at word2vec's step
+    (train/setup.py SUMMED_STEP_LIMIT / (W x 0.025)) and every 16 steps, and at that batch every 64."""
     from w2v_contrastive.train.setup import SUMMED_STEP_LIMIT
 
     shares, predicted = {}, {"nccl_bus_bytes_per_second": NCCL_BUS_BYTES_PER_SECOND,
@@ -161,7 +177,8 @@ def predictions(args: argparse.Namespace) -> dict:
                 seconds = predicted_nccl_seconds(args.vocab, args.dim, ranks, share)
                 predicted["cases"].append({"batch": batch, "every": every, **seconds,
                                            **{f"{k} per step": v / every for k, v in seconds.items()}})
-    return {"changed_row_shares": shares, "predicted_nccl_8_h200": predicted}
+    return {"marking_seconds_per_step": marking_seconds(args), "changed_row_shares": shares,
+            "predicted_nccl_8_h200": predicted}
 
 
 def main() -> int:
