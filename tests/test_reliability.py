@@ -19,8 +19,10 @@ from w2v_contrastive.train.checkpoint import STATE_FILE, load_state
 from w2v_contrastive.vectors import Vectors
 from tests.conftest import SMALL_CORPUS
 
-#: deterministic (serial fused kernel) and long enough (about 2 s of training) to interrupt
-RUN = ["--corpus", SMALL_CORPUS, "--dim", "24", "--epochs", "6", "--deterministic", "--no-progress"]
+#: deterministic (serial fused kernel) and long enough to interrupt after its first checkpoint (140 steps)
+RUN = ["--corpus", SMALL_CORPUS, "--dim", "24", "--epochs", "2", "--deterministic", "--no-progress"]
+#: NCE on the row step (SGD with index_add_, no optimizer) on 2 threads: 18 steps
+ROW_STEP = dict(dim=24, threads=2, progress=False, fused_cpu=False, max_words=30_000)
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +39,7 @@ def start_training(out, cache_dir, *extra):
                             text=True)
 
 
-def wait_for(path, proc, timeout=120.0):
+def wait_for(path, proc, timeout=300.0):
     deadline = time.monotonic() + timeout
     while not os.path.exists(path):
         assert proc.poll() is None, f"training ended before {path} appeared: {proc.stderr.read()}"
@@ -51,10 +53,15 @@ def test_deterministic_runs_are_bit_identical(reference, tmp_path, cache_dir):
     assert np.array_equal(load(again).matrix, reference)
 
 
-def test_the_row_step_is_reproducible_on_two_threads(small_corpus):
-    runs = [train(small_corpus, "nce", dim=24, max_words=150_000, fused_cpu=False, threads=2, progress=False)
-            for _ in range(2)]
-    assert np.array_equal(runs[0].vectors.matrix, runs[1].vectors.matrix)
+@pytest.fixture(scope="module")
+def row_step_run(small_corpus):
+    """An uninterrupted NCE run on the row step (ROW_STEP)."""
+    return train(small_corpus, "nce", **ROW_STEP)
+
+
+def test_the_row_step_is_reproducible_on_two_threads(small_corpus, row_step_run):
+    again = train(small_corpus, "nce", **ROW_STEP)
+    assert np.array_equal(again.vectors.matrix, row_step_run.vectors.matrix)
 
 
 class SigtermAfterTheFirstCheckpoint(Callback):
@@ -69,31 +76,55 @@ class SigtermAfterTheFirstCheckpoint(Callback):
             os.kill(os.getpid(), signal.SIGTERM)
 
 
+class FirstStep(Callback):
+    """The step of a run's first metrics record: with log_every_seconds=0, the first step the process took."""
+
+    def __init__(self):
+        self.step = None
+
+    def on_log(self, record, vectors):
+        if self.step is None:
+            self.step = record["step"]
+
+
+def resume_in_place(out, corpus, whole_run_steps):
+    """Resume the interrupted run ``out`` (logging every step) and check that the process took up the
+    checkpoint's step: its first step is the one after it, and it took only the rest of the run's steps.
+    (A run that ignored the checkpoint and started over would give the same vectors: the same seed.)"""
+    stopped_at = load_state(os.path.join(out + ".partial", STATE_FILE))["stats"]["steps"]
+    first = FirstStep()
+    resumed = resume(out, corpus, log_every_seconds=0, callbacks=[first])
+    assert 0 < stopped_at < whole_run_steps and first.step == stopped_at + 1, (stopped_at, first.step)
+    assert resumed.stats.steps == whole_run_steps
+    return resumed
+
+
 @pytest.mark.parametrize("head,settings,optimizers", [
-    ("nce", {"fused_cpu": False, "max_words": 150_000}, 0),  # the row step: SGD with index_add_, no optimizer
-    ("contrastive", {"max_words": 60_000}, 1),  # the row step with RowAdam: its moments are checkpointed
+    ("nce", ROW_STEP, 0),  # the row step: SGD with index_add_, no optimizer
+    ("contrastive", {"max_words": 30_000}, 1),  # the row step with RowAdam: its moments are checkpointed
     # SparseAdam (word vectors) and Adam (context table, bias); small batches, so that it takes several steps
     ("softmax", {"max_vocab": 1000, "max_words": 40_000, "batch_size": 2048}, 2),
 ], ids=["row-step-SGD", "row-step-Adam", "SparseAdam+Adam"])
-def test_the_torch_steps_stopped_by_sigterm_resume_bit_for_bit(small_corpus, tmp_path, head, settings, optimizers):
-    common = dict(dim=24, threads=2, progress=False, **settings)
-    reference = train(small_corpus, head, **common).vectors.matrix
+def test_the_torch_steps_stopped_by_sigterm_resume_bit_for_bit(small_corpus, tmp_path, head, settings, optimizers,
+                                                               request):
+    common = {**dict(dim=24, threads=2, progress=False), **settings}
+    reference = request.getfixturevalue("row_step_run") if settings is ROW_STEP else train(small_corpus, head, **common)
     out = str(tmp_path / head)
     with pytest.raises(TrainingInterrupted, match="SIGTERM at step .*: checkpoint written to"):
         train(small_corpus, head, out, checkpoint_every=3, callbacks=[SigtermAfterTheFirstCheckpoint()], **common)
     assert not os.path.exists(out) and os.path.exists(os.path.join(out + ".partial", STATE_FILE))
     assert len(load_state(os.path.join(out + ".partial", STATE_FILE))["optimizers"]) == optimizers  # moments too
-    resumed = resume(out, small_corpus)  # (an encoded corpus: the run read no files to find again)
-    assert resumed.stats.steps > 3 and np.array_equal(resumed.vectors.matrix, reference)
+    resumed = resume_in_place(out, small_corpus, reference.stats.steps)  # (an encoded corpus: no files to find again)
+    assert np.array_equal(resumed.vectors.matrix, reference.vectors.matrix)
 
 
-def test_a_checkpoint_whose_generators_ran_on_another_device_resumes_with_fresh_draws(small_corpus, tmp_path, caplog):
+def test_a_checkpoint_whose_generators_ran_on_another_device_resumes_with_fresh_draws(small_corpus, tmp_path, caplog,
+                                                                                       row_step_run):
     """A GPU's generator state (Philox: seed and offset) cannot seed a CPU generator, nor the other way round:
     the run continues from the checkpoint's step and stream position with new draws, and says so."""
-    common = dict(dim=24, threads=2, progress=False, fused_cpu=False, max_words=150_000)
     out = str(tmp_path / "nce")
     with pytest.raises(TrainingInterrupted):
-        train(small_corpus, "nce", out, checkpoint_every=3, callbacks=[SigtermAfterTheFirstCheckpoint()], **common)
+        train(small_corpus, "nce", out, checkpoint_every=3, callbacks=[SigtermAfterTheFirstCheckpoint()], **ROW_STEP)
     path = os.path.join(out + ".partial", STATE_FILE)
     state = load_state(path)
     steps, position = state["stats"]["steps"], state["position"]
@@ -102,13 +133,13 @@ def test_a_checkpoint_whose_generators_ran_on_another_device_resumes_with_fresh_
     torch.save(state, path)
     resumed = resume(out, small_corpus)
     assert f"ran on cuda; on cpu the run continues from step {steps} with fresh draws" in caplog.text
-    assert position["batches"] > 0 and resumed.stats.words == pytest.approx(150_000, rel=0.02)
-    reference = train(small_corpus, "nce", **common)
-    assert resumed.stats.steps == pytest.approx(reference.stats.steps, abs=2)
+    # the rest of the run's words and steps (an overshoot of at most one batch, as the uninterrupted run's)
+    assert position["batches"] > 0 and resumed.stats.words == pytest.approx(row_step_run.stats.words, rel=0.03)
+    assert resumed.stats.steps == pytest.approx(row_step_run.stats.steps, abs=2)
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "kill-9"])
-def test_an_interrupted_run_resumes_to_the_vectors_of_an_uninterrupted_one(reference, tmp_path, cache_dir, stop):
+def test_an_interrupted_run_resumes_to_the_vectors_of_an_uninterrupted_one(reference, tmp_path, cache_dir, stop, caplog):
     out = str(tmp_path / "run")
     proc = start_training(out, cache_dir, "--checkpoint-every", "3")
     wait_for(os.path.join(out + ".partial", STATE_FILE), proc)
@@ -120,11 +151,20 @@ def test_an_interrupted_run_resumes_to_the_vectors_of_an_uninterrupted_one(refer
     else:
         assert proc.returncode == -signal.SIGKILL
     assert not os.path.exists(out)  # nothing that looks like a finished run
-    assert main(["train", "--resume", out, "--no-progress"]) == 0
+    checkpoint = load_state(os.path.join(out + ".partial", STATE_FILE))["stats"]
+    stopped_at = checkpoint["steps"]
+    assert main(["train", "--resume", out, "--no-progress", "--log-every", "0"]) == 0
     assert np.array_equal(load(out).matrix, reference)
     assert not os.path.exists(out + ".partial") and STATE_FILE not in os.listdir(out)
+    # the resumed process took up the checkpoint's step (the same seed started over would give the same vectors):
+    # it says so, and metrics.jsonl holds the lines logged up to the checkpoint (the later ones were dropped,
+    # not repeated), then one line per step (--log-every 0) from the step after it
+    assert 0 < stopped_at and f"resuming {out} from step {stopped_at} (" in caplog.text
     steps = [json.loads(line)["step"] for line in open(os.path.join(out, "metrics.jsonl"))]
-    assert steps == sorted(set(steps))  # the lines logged after the checkpoint were dropped, not repeated
+    before = steps[: len(checkpoint["history"])]
+    assert before == [record["step"] for record in checkpoint["history"]] and all(s <= stopped_at for s in before)
+    assert steps[len(before):] == list(range(stopped_at + 1, json.load(open(os.path.join(out, "config.json")))
+                                             ["training"]["steps"] + 1))
 
 
 def test_resume_refuses_what_it_cannot_continue(tmp_path, cache_dir, capsys):
@@ -175,7 +215,7 @@ def test_backoff_halves_the_learning_rate_until_training_is_finite(small_corpus,
     """Each back-off reloads the state before the first step and halves the rate, so the finished run is
     exactly a run started at the rate the back-offs settled on (deterministic mode: bit for bit)."""
     out = str(tmp_path / "sgns")
-    settings = dict(dim=32, epochs=3, deterministic=True, progress=False)
+    settings = dict(dim=32, epochs=1, deterministic=True, progress=False)
     result = train(small_corpus, "negative-sampling", out, lr=30.0, nan_policy="backoff", **settings)
     events = [r for r in result.stats.history if r.get("event") == "nan-backoff"]
     assert result.stats.backoffs == len(events) >= 1
