@@ -117,13 +117,16 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+#: the heads the budget rule was measured for (others, such as a user's own head, keep their classic step)
+BUDGET_RULE_HEADS = ("negative-sampling", "nce", "infonce", "hierarchical-softmax")
+
+
 def plan(config: TrainConfig, head: Head, machine: Machine, budget_words: float | None = None) -> TrainingSetup:
     """The setup of a run with ``config`` and ``head`` on ``machine``, training on ``budget_words``
     corpus tokens in all (:func:`training_words`; None: not known); a one-line W2VError for combinations
     that cannot work. ``None`` settings take the head's defaults."""
     output_bias, tied = model_shape(config, head)
     optimizer = config.optimizer or head.default_optimizer
-    lr, lr_rule = default_lr(config, head, optimizer, budget_words)
     threads = config.threads or max(1, machine.cpu_count // machine.local_ranks)
     fused = config.fused_cpu and fused_kernel_fits(head, machine.device, optimizer, tied)
     # (--deterministic: the row step, as the GPU kernel's programs add their updates in no fixed order)
@@ -146,6 +149,9 @@ def plan(config: TrainConfig, head: Head, machine: Machine, budget_words: float 
         step = "rows"  # (summed gradients need autograd's; the softmax reads the whole table)
     else:
         step = "autograd"
+    # the budget rule was measured on the compiled kernels, which score every pair with fresh vectors; the row
+    # step sums a batch's updates, and at the rule's larger steps lr x B leaves its stable range (SUMMED_STEP_LIMIT)
+    lr, lr_rule = default_lr(config, head, optimizer, budget_words if step in ("fused", "triton") else None)
     # averaging W models divides each rank's update by W: each rank steps W times as far (the linear
     # scaling rule, as local SGD does), so the average moves as far as all their updates
     rank_lr_factor = machine.ranks if sync == "average" else 1
@@ -168,7 +174,7 @@ def training_words(config: TrainConfig, corpus_tokens: int) -> float:
 def default_lr(config: TrainConfig, head: Head, optimizer: str, budget_words: float | None) -> tuple[float, str]:
     """(the step, how it was chosen): ``--lr`` when given; else the head's classic step (word2vec's 0.025
     for SGD negative sampling), times :data:`CBOW_SGD_LR_FACTOR` for SGD CBOW; with ``--lr-defaults budget``
-    (the default) and a known budget, a skip-gram head trained by SGD as it is by default (no subwords: the
+    (the default) and a known budget (``plan`` passes one for the compiled kernels' steps only), a skip-gram head trained by SGD as it is by default (no subwords: the
     rule was measured without them) takes max(classic step, :func:`budget_step` of the budget)."""
     if config.lr is not None:
         return config.lr, "--lr"
@@ -177,7 +183,8 @@ def default_lr(config: TrainConfig, head: Head, optimizer: str, budget_words: fl
         return classic, f"the {head.name} head's {optimizer} step"
     if config.model == "cbow":
         return classic * CBOW_SGD_LR_FACTOR, f"word2vec.c's CBOW rule: {CBOW_SGD_LR_FACTOR} x {classic:g}"
-    measured = head.default_optimizer == "sgd" and config.subword_units() is None
+    measured = (head.name in BUDGET_RULE_HEADS and head.default_optimizer == "sgd"
+                and config.subword_units() is None)
     if config.lr_defaults == "word2vec" or budget_words is None or not measured:
         return classic, f"the {head.name} head's classic step"
     step = budget_step(budget_words)
