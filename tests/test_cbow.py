@@ -105,8 +105,9 @@ def test_a_distance_head_refuses_cbow_in_one_line():
     TrainConfig(head="hierarchical-softmax", model="cbow").validate()
 
 
-def test_cbow_with_the_hierarchical_softmax_trains_from_the_cli_and_reports_held_out_cross_entropy(small_corpus, tmp_path,
-                                                                                                   cache_dir, capsys):
+def test_cbow_with_the_hierarchical_softmax_trains_from_the_cli_and_reports_held_out_cross_entropy(small_corpus,
+                                                                                                   tmp_path, cache_dir,
+                                                                                                   capsys):
     out = str(tmp_path / "run")
     assert main(["train", "--corpus", SMALL_CORPUS, "--model", "cbow", "--head", "hierarchical-softmax", "--epochs",
                  "1", "--dim", "24", "--holdout", "0.05", "--sample", "0", "--out", out, "--cache-dir", cache_dir,

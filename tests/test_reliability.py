@@ -139,7 +139,8 @@ def test_a_checkpoint_whose_generators_ran_on_another_device_resumes_with_fresh_
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "kill-9"])
-def test_an_interrupted_run_resumes_to_the_vectors_of_an_uninterrupted_one(reference, tmp_path, cache_dir, stop, caplog):
+def test_an_interrupted_run_resumes_to_the_vectors_of_an_uninterrupted_one(reference, tmp_path, cache_dir, stop,
+                                                                            caplog):
     out = str(tmp_path / "run")
     proc = start_training(out, cache_dir, "--checkpoint-every", "3")
     wait_for(os.path.join(out + ".partial", STATE_FILE), proc)
