@@ -12,6 +12,7 @@ import resource
 import shlex
 import subprocess
 import sys
+import time
 from typing import Callable
 
 #: the corpus the benchmarks train on unless told otherwise
@@ -68,9 +69,15 @@ def machine() -> dict:
 
 def in_own_process(script: str, *args: str) -> dict:
     """Run ``script`` with ``args`` in a fresh Python process (so its peak RSS is its own) and return
-    the JSON object on the last line it prints."""
+    the JSON object on the last line it prints, with the whole process's cost as seen from outside:
+    ``process_seconds`` (wall clock, start to exit: interpreter, imports, compilation, reading, training,
+    evaluation) and ``process_cpu_seconds`` (user + system time of the process and its threads)."""
+    before, started = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
     output = subprocess.run([sys.executable, script, *args], check=True, capture_output=True, text=True).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    seconds, after = time.perf_counter() - started, resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {**json.loads(output.strip().splitlines()[-1]), "process_seconds": round(seconds, 3),
+            "process_cpu_seconds": round(cpu, 3)}
 
 
 def measure_into(report: dict, out: str, script: str, spec: dict, **extra) -> dict:

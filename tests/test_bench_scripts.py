@@ -11,17 +11,23 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "scripts"))
 import bench  # noqa: E402
 
 
-def run(engine, repeat, words_per_second, ws353, simlex=0.2):
+def run(engine, repeat, words_per_second, ws353, simlex=0.2, process_seconds=10.0):
     return {"engine": engine, "repeat": repeat, "seconds": 1.0, "words_per_second": words_per_second,
+            "process_seconds": process_seconds, "process_cpu_seconds": 2 * process_seconds,
             "pairs_per_second": None, "peak_rss_mb": 100.0, "peak_gpu_mb": None,
             "wordsim353": ws353, "simlex999": simlex, "men3k": 0.4}
 
 
 def test_ratios_pair_each_run_with_gensim_of_the_same_repeat_and_take_the_median():
-    runs = [run("gensim", 0, 100.0, 0.30), run("ns", 0, 150.0, 0.31),
-            run("gensim", 1, 200.0, 0.30), run("ns", 1, 180.0, 0.33),
-            run("gensim", 2, 100.0, 0.30), run("ns", 2, 120.0, 0.29)]
+    runs = [run("gensim", 0, 100.0, 0.30, process_seconds=30.0), run("ns", 0, 150.0, 0.31, process_seconds=20.0),
+            run("gensim", 1, 200.0, 0.30, process_seconds=15.0), run("ns", 1, 180.0, 0.33, process_seconds=10.0),
+            run("gensim", 2, 100.0, 0.30, process_seconds=30.0), run("ns", 2, 120.0, 0.29, process_seconds=25.0)]
     summary = bench.summarise(runs)
+    # the whole process: gensim's seconds over ours within each repeat, and our slowest over our fastest
+    assert summary["ns"]["process_ratios_vs_gensim"] == pytest.approx([1.5, 1.5, 1.2])
+    assert summary["ns"]["process_ratio_vs_gensim"] == pytest.approx(1.5)
+    assert summary["ns"]["process_seconds"] == 20.0 and summary["ns"]["process_seconds_max_over_min"] == 2.5
+    assert summary["ns"]["process_cpu_seconds"] == 40.0
     assert summary["ns"]["ratios_vs_gensim"] == pytest.approx([1.5, 0.9, 1.2])
     assert summary["ns"]["ratio_vs_gensim"] == pytest.approx(1.2)  # not 150/100, the ratio of medians
     assert summary["ns"]["words_per_second"] == 150.0
@@ -39,7 +45,7 @@ def test_a_rho_gap_beyond_the_tolerance_is_better_or_worse_quality():
     table = bench.markdown({"command": "python scripts/bench.py", "machine": {"description": "2 CPUs"},
                             "corpus": "/x/mid.txt", "corpus_tokens": 10, "settings": {"dim": 100}, "repeats": 1,
                             "overrides": {"ns": {"lr": 0.05}}, "summary": bench.summarise(runs)})
-    assert "| ns | 150 |  | 1.50 (1.50) | 100 |" in table and "ns: lr 0.05." in table
+    assert "| ns | 150 |  | 1.50 (1.50) | 10.0 (1.00) | 1.00 (1.00) | 100 |" in table and "ns: lr 0.05." in table
 
 
 def test_per_head_settings_parse_as_json_values():

@@ -14,7 +14,7 @@ from w2v_contrastive.cli import main
 from tests.conftest import SMALL_CORPUS
 
 HEADS = ["negative-sampling", "nce", "hierarchical-softmax"]
-BUDGET = ["--epochs", "2", "--max-words", "800000", "--dim", "32", "--threads", "2", "--no-progress",
+BUDGET = ["--epochs", "2", "--max-words", "400000", "--dim", "32", "--threads", "2", "--no-progress",
           "--log-every", "0.05"]
 
 
@@ -32,7 +32,7 @@ def test_compare_interrupted_then_resumed(tmp_path, cache_dir, monkeypatch, caps
 
     monkeypatch.setattr(compare_module, "train", train_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
-        compare(SMALL_CORPUS, HEADS, out, seeds=[0, 1], cache_dir=cache_dir, epochs=2, max_words=800_000, dim=32,
+        compare(SMALL_CORPUS, HEADS, out, seeds=[0, 1], cache_dir=cache_dir, epochs=2, max_words=400_000, dim=32,
                 threads=2, progress=False, log_every_seconds=0.05, eval_every_seconds=0.1, tensorboard=tensorboard)
     finished = sorted(os.listdir(os.path.join(out, "runs")))
     assert finished == ["negative-sampling-seed0.json", "negative-sampling-seed1.json"]
@@ -72,7 +72,7 @@ def test_compare_interrupted_then_resumed(tmp_path, cache_dir, monkeypatch, caps
     summary = results["summary"]["nce"]["scores"]["men3k"]
     assert summary["mean"] == pytest.approx(values.mean())
     assert summary["ci95"] == pytest.approx([values.mean() - half, values.mean() + half])
-    assert summary["mean"] > 0.1  # 800k words of training beat random vectors (about 0 +- 0.03)
+    assert summary["mean"] > 0.1  # 400k words of training beat random vectors (about 0 +- 0.03)
 
     with open(os.path.join(out, "results.md")) as handle:
         table = handle.read()

@@ -82,6 +82,13 @@ def test_the_default_step_fits_the_training_budget_unless_told_otherwise():
     assert lr(2e7, lr_defaults="word2vec").lr == 0.025 and lr(None).lr == 0.025
     assert lr(2e7, model="cbow").lr == 0.05 and lr(2e7, subwords="3-6").lr == 0.025
     assert lr(2e7, head="softmax").lr == 0.04 and lr(2e7, head="softmax", optimizer="sgd").lr == 0.002
+    # torchrun --sync average: each of W ranks steps W x lr, kept within the rule's largest step (0.2) a rank
+    gloo = Machine(torch.device("cpu"), cpu_count=8, ranks=2, local_ranks=2, backend="gloo")
+    config = TrainConfig()
+    ranks = plan(config, build_head(config.head, config), gloo, 5e6)
+    assert (ranks.step, ranks.rank_lr_factor, ranks.lr) == ("fused", 2, 0.1)
+    assert ranks.lr_rule == "budget rule: 5,000,000 training words -> 0.1"
+    assert plan(config, build_head(config.head, config), gloo, 1e9).lr == 0.025  # (the classic step: 2 x 0.025)
 
 
 def test_the_training_budget_is_tokens_times_epochs_or_max_words():

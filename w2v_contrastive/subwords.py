@@ -77,7 +77,7 @@ def _hash_kernel():
     order into ``out[w]`` and their number into ``counts[w]``."""
     from numba import njit, uint64
 
-    @njit(cache=False)
+    @njit(cache=True)
     def hash_ngrams(data, starts, min_n, max_n, buckets, out, counts):
         for w in range(starts.shape[0] - 1):
             low, high = starts[w], starts[w + 1]

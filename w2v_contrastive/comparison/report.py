@@ -8,7 +8,6 @@ import os
 from typing import Any
 
 import numpy as np
-from scipy import stats as scipy_stats
 
 from ..fileio import atomic_write
 
@@ -31,6 +30,8 @@ def summarise(runs: list[dict]) -> dict:
         for name in group[0]["similarity"]:
             values = np.array([r["similarity"][name]["spearman"] for r in group])
             if len(values) > 1:
+                from scipy import stats as scipy_stats  # (a second to import: only for these tables)
+
                 half = scipy_stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values))
                 interval = [float(values.mean() - half), float(values.mean() + half)]
             else:

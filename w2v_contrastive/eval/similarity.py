@@ -4,7 +4,6 @@ similarities, with a bootstrap 95% confidence interval for rho."""
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import pearsonr, rankdata, spearmanr
 
 from ..errors import W2VError
 from ..vectors import Vectors, unit_rows
@@ -17,6 +16,8 @@ def spearman_bootstrap_ci(human: np.ndarray, model: np.ndarray, resamples: int =
                           seed: int = 0) -> tuple[float, float]:
     """Percentile 95% interval of Spearman's rho over ``resamples`` resamplings of the pairs with
     replacement (Efron & Tibshirani 1993), all resamples ranked at once (average ranks for ties)."""
+    from scipy.stats import rankdata  # (scipy.stats takes a second to import: only when evaluating)
+
     rng = np.random.default_rng(seed)
     picks = rng.integers(0, len(human), (resamples, len(human)))
     ranks = [rankdata(values[picks], axis=1) for values in (human, model)]
@@ -66,6 +67,8 @@ def _correlations(vectors: Vectors, known: list[tuple[str, str, float]]) -> dict
     rho = pearson = float("nan")
     interval = None
     if len(known) >= 3:
+        from scipy.stats import pearsonr, spearmanr
+
         cosines = pair_cosines(vectors, known)
         human = np.array([s for _, _, s in known], dtype=np.float64)
         rho = float(spearmanr(human, cosines).statistic)

@@ -73,7 +73,7 @@ def _compiled_merges():
     a million words take milliseconds where the Python loop takes seconds)."""
     from numba import njit
 
-    @njit(cache=False)
+    @njit(cache=True)
     def merges(sorted_counts):
         n_words = sorted_counts.shape[0]
         weight = np.zeros(2 * n_words - 1)

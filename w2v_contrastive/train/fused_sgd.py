@@ -46,6 +46,7 @@ import torch
 from ..heads.base import Head
 from ..model import SkipGram
 from ..sampling.noise import NoiseDistribution
+from .kernel_cache import cache_on_disk
 
 #: examples per span: windows of shared negatives end at multiples of it (and each program of the GPU kernel
 #: trains one span), so a window's negatives do not depend on how the batch is cut between threads or programs
@@ -169,7 +170,7 @@ def _compile_step(row_loss):
                             u[d] -= h_step[d]
             losses[part] = total
 
-    return fused_step
+    return cache_on_disk(fused_step)
 
 
 class FusedSkipGramSGD:
