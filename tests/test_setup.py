@@ -75,7 +75,10 @@ def test_the_default_step_fits_the_training_budget_unless_told_otherwise():
     # word2vec-style heads: 0.2 up to 1.5M training words, then budget^-0.4, never below the head's classic step
     assert [round(lr(b).lr, 4) for b in (5e5, 1.5e6, 5e6, 2e7, 6e7, 1e9)] == [0.2, 0.2, 0.1236, 0.071, 0.0457, 0.025]
     assert lr(2e7, head="nce").lr == pytest.approx(0.071, abs=1e-3) and lr(2e7, head="infonce").lr == 0.1
-    assert lr(1e6, head="hierarchical-softmax").lr == 0.2 and lr(1e10, head="nce").lr == 0.05
+    assert lr(1e10, head="nce").lr == 0.05
+    # the hierarchical softmax takes half the rule's step (still never below its classic step)
+    assert lr(1e6, head="hierarchical-softmax").lr == 0.1 and lr(2e7, head="hierarchical-softmax").lr == pytest.approx(
+        0.0355, abs=1e-4) and lr(1e9, head="hierarchical-softmax").lr == 0.025
     assert lr(2e7).lr_rule == "budget rule: 20,000,000 training words -> 0.071"
     # what the rule leaves alone: --lr, parity runs, unknown budgets, CBOW, subwords, Adam heads
     assert (lr(2e7, lr=0.01).lr, lr(2e7, lr=0.01).lr_rule) == (0.01, "--lr")

@@ -117,8 +117,13 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-#: the heads the budget rule was measured for (others, such as a user's own head, keep their classic step)
-BUDGET_RULE_HEADS = ("negative-sampling", "nce", "infonce", "hierarchical-softmax")
+#: the heads the budget rule was measured for, and the fraction of :func:`budget_step` each takes (others, such as a
+#: user's own head, keep their classic step). The hierarchical softmax takes half: on kjv-bible (2.4M words, 3 seeds,
+#: a corpus the rule was not read from) its development pairs selected half the rule's step, whose reporting rho
+#: was 0.020 above the full step's (which the other three heads selected there), and 2x collapsed (rho 0); on
+#: gutenberg-mid (20M words) tuning selected 0.05 against the full rule's 0.071 (bench/lr-budget-check-kjv.json,
+#: bench/tuned-comparison-2026-12-01)
+BUDGET_RULE_HEADS = {"negative-sampling": 1.0, "nce": 1.0, "infonce": 1.0, "hierarchical-softmax": 0.5}
 
 
 def plan(config: TrainConfig, head: Head, machine: Machine, budget_words: float | None = None) -> TrainingSetup:
@@ -178,7 +183,7 @@ def default_lr(config: TrainConfig, head: Head, optimizer: str, budget_words: fl
     for SGD negative sampling), times :data:`CBOW_SGD_LR_FACTOR` for SGD CBOW; with ``--lr-defaults budget``
     (the default) and a known budget (``plan`` passes one for the compiled kernels' steps only), a skip-gram head
     trained by SGD as it is by default (no subwords: the rule was measured without them) takes max(classic step,
-    :func:`budget_step` of the budget). Ranks that step ``rank_lr_factor`` x lr (--sync average) keep that per-pair
+    its share, :data:`BUDGET_RULE_HEADS`, of :func:`budget_step` of the budget). Ranks that step ``rank_lr_factor`` x lr (--sync average) keep that per-pair
     step within the rule's largest, BUDGET_STEP: on gutenberg-small (5 epochs) 2 ranks at 2 x 0.16 reached MEN 0.19
     where one process at 0.16 reached 0.46."""
     if config.lr is not None:
@@ -192,7 +197,7 @@ def default_lr(config: TrainConfig, head: Head, optimizer: str, budget_words: fl
                 and config.subword_units() is None)
     if config.lr_defaults == "word2vec" or budget_words is None or not measured:
         return classic, f"the {head.name} head's classic step"
-    step = min(budget_step(budget_words), BUDGET_STEP / rank_lr_factor)
+    step = min(BUDGET_RULE_HEADS[head.name] * budget_step(budget_words), BUDGET_STEP / rank_lr_factor)
     if step <= classic:
         return classic, f"budget rule: {budget_words:,.0f} training words -> the classic step {classic:g}"
     return step, f"budget rule: {budget_words:,.0f} training words -> {step:.3g}"
