@@ -32,7 +32,7 @@ def main() -> int:
     parser.add_argument("--baselines", default="gensim-sgns", help="comma-separated; '' for none")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--out", default="runs/demo")
-    parser.add_argument("--cpu-softmax-seconds", type=float, default=60.0,
+    parser.add_argument("--cpu-softmax-seconds", type=float, default=30.0,
                         help="training seconds of the full softmax when there is no GPU")
     args = parser.parse_args()
     try:  # (a missing gensim is one line, before anything trains)
