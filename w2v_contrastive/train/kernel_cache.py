@@ -31,7 +31,10 @@ def compiled_digest(function, seen: set[int] | None = None) -> str:
         hasher.update(code.co_code)
         hasher.update(repr(code.co_names).encode())
         for constant in code.co_consts:
-            add_code(constant) if isinstance(constant, types.CodeType) else hasher.update(repr(constant).encode())
+            if isinstance(constant, types.CodeType):
+                add_code(constant)
+            else:
+                hasher.update(repr(constant).encode())
 
     def add_value(value) -> None:
         if hasattr(value, "py_func") or isinstance(value, types.FunctionType):
