@@ -72,3 +72,13 @@ def test_the_encoding_prediction_schedules_the_measured_pieces_and_keeps_the_ser
     assert large[0]["efficiency"] == 1.0 and large[1]["efficiency"] == pytest.approx(96.7 / (16 * 6.7), abs=1e-3)
     large = bench_tokenize.predict_at_scale(row, [1, 16], tokens=1e8, types=100)
     assert large[0]["tokens_per_second"] == round(1e8 / (9.6 * 1e5 + serial))
+
+
+def test_the_kernel_phases_are_consecutive_parts_of_the_steps():
+    import bench_kernel_phases
+
+    steps = [(1.0, 2.0, 100)] * 5 + [(2.0, 4.0, 100)] * 5  # the last half of the steps twice as slow
+    parts = bench_kernel_phases.by_part(steps)
+    assert [p["kernel_seconds"] for p in parts] == [2.0, 2.0, 3.0, 4.0, 4.0]
+    assert [p["pairs_per_kernel_second"] for p in parts] == [100, 100, 67, 50, 50]
+    assert parts[0]["kernel_cpu_seconds"] == 4.0
