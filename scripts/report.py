@@ -8,13 +8,15 @@ date, command and machine, so no figure is typed by hand and none can drift from
 around the tables (INTRO and each section's text below) carry no numbers.
 
 To add a record, add one entry to a page's list in PAGES (a section naming the record and the kind of
-table it is), run this script, and commit the record with the pages and figures it changed.
+table it is; the GPU path's and the full softmax's pages are defined in scripts/report_pages_gpu.py), run
+this script, and commit the record with the pages and figures it changed.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib.util
 import json
 import os
 import re
@@ -243,31 +245,35 @@ class Tuned:
 class Rows:
     """Records holding a list of rows (or a {name: row} mapping): one table row per selected row, or with
     ``group_by`` per group of rows equal in those fields (the repeats of one measurement: each number the
-    group's median); columns given as (header, function of a row)."""
+    group's median); columns given as (header, function of a row). ``key`` names the record's rows, or is a
+    function of the record that returns them (rows nested deeper, or put together from several fields)."""
 
     paths: str | Sequence[str]
     columns: Sequence[tuple[str, Callable[[dict], str]]]
-    key: str = "rows"
+    key: str | Callable[[dict], list | dict] = "rows"
     where: Callable[[dict], bool] = lambda row: True
     group_by: Sequence[str] = ()
+    provenance: bool = True  # (False: a table whose record the next table of its section names)
 
     def markdown(self) -> str:
         paths = [self.paths] if isinstance(self.paths, str) else list(self.paths)
         items = []
         for path in paths:
-            rows = record(path)[self.key]
+            rows = self.key(record(path)) if callable(self.key) else record(path)[self.key]
             if isinstance(rows, dict):  # {name: row}: each row with its name
                 rows = [{"name": name, **row} for name, row in rows.items()]
             items += [row for row in rows if self.where(row)]
         if self.group_by:
             groups: dict[tuple, list[dict]] = {}
             for row in items:
-                groups.setdefault(tuple(row[k] for k in self.group_by), []).append(row)
+                groups.setdefault(tuple(row.get(k) for k in self.group_by), []).append(row)
             items = [median_row(group) for group in groups.values()]
         table_rows = [[cell(row) for _, cell in self.columns] for row in items]
-        notes = [provenance(path, record(path)) for path in paths]
-        return "\n\n".join([table([header for header, _ in self.columns], table_rows),
-                             notes[0] if len(notes) == 1 else "\n".join("- " + note for note in notes)])
+        parts = [table([header for header, _ in self.columns], table_rows)]
+        if self.provenance:
+            notes = [provenance(path, record(path)) for path in paths]
+            parts.append(notes[0] if len(notes) == 1 else "\n".join("- " + note for note in notes))
+        return "\n\n".join(parts)
 
 
 def median_row(rows: list[dict]) -> dict:
@@ -484,8 +490,35 @@ PAGES = {
                    ("seconds", lambda r: f"{r['seconds']:.1f}"),
                    ("memory growth MB", lambda r: rate(r["step_growth_mb"]))],
                   where=lambda r: r["measurement"] == "step")]),
+        Section("One-line files", (
+            "A file with no line break (gutenberg-large with its newlines turned into spaces, repeated), encoded "
+            "from a cold cache, then read from the encoded cache by one epoch of negative-sampling (dim 100) "
+            "stopped after the trained words; each row its own process. A line that runs a MiB without a break is "
+            "cut at a space, so memory stays flat in the file's size."),
+            [Rows(("bench/memory-2026-11-29.json", "bench/memory-2g-2026-11-29.json"),
+                  [("file", lambda r: f"{r['file_bytes'] / 1e9:.2f} GB"), ("tokens", lambda r: f"{r['tokens']:,}"),
+                   ("types", lambda r: f"{r['types']:,}"),
+                   ("from the cache", lambda r: "yes" if r["from_cache"] else "no"),
+                   ("encode s", lambda r: f"{r['encode_seconds']:.1f}"),
+                   ("peak RSS MB after encoding", lambda r: rate(r["peak_rss_mb_after_encoding"])),
+                   ("trained words", lambda r: rate(r.get("trained_words"))),
+                   ("words/s", lambda r: rate(r.get("words_per_second"))),
+                   ("peak RSS MB training", lambda r: rate(r.get("peak_rss_mb")))])]),
     ]),
 }
+
+
+def sibling(name: str):
+    """A module of scripts/ beside this one (loaded by path: this script runs as __main__ or from the tests)."""
+    spec = importlib.util.spec_from_file_location(name, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                                     f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+#: the GPU path's and the full softmax's pages, defined in scripts/report_pages_gpu.py
+PAGES.update(sibling("report_pages_gpu").pages(sys.modules[__name__]))
 
 
 # -- writing and checking -------------------------------------------------------------------------------------
