@@ -42,8 +42,6 @@ def by_part(steps: list[tuple[float, float, int]], parts: int = PARTS) -> list[d
 
 def measure(spec: dict) -> dict:
     """One timed run (in a worker process): the run's and its kernel's seconds, and the kernel by fifths."""
-    import numba
-
     import w2v_contrastive as w2v
     from w2v_contrastive.train.trainer import Trainer
 
@@ -68,7 +66,7 @@ def measure(spec: dict) -> dict:
     return {"head": spec["head"], "settings": {**SETTINGS, **spec["settings"]}, "lr": stats.lr,
             "seconds": round(time.perf_counter() - wall, 3), "cpu_seconds": round(time.process_time() - cpu, 3),
             "kernel_seconds": round(sum(s[0] for s in steps), 3), "steps": len(steps),
-            "words_per_second": round(stats.words_per_second), "numba_threading_layer": numba.threading_layer(),
+            "words_per_second": round(stats.words_per_second), "kernel_threads": kernel.slices,
             "parts": by_part(steps)}
 
 

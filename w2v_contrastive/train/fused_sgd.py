@@ -15,7 +15,10 @@ batch, what word2vec.c and gensim do:
 
 in place (every update from the rows as they were when the pair started: a row that is two candidates
 of one pair takes both updates), parallel over pairs with lock-free ("Hogwild", Recht et al. 2011)
-updates as in word2vec.c. Every pair is scored with the current vectors, so a batch is only a unit of work: its
+updates as in word2vec.c: the batch is cut into one contiguous slice of whole spans per thread, and
+each slice is one call of the compiled kernel, which releases the GIL (``nogil``), from the trainer's
+thread or one of a pool's (plain threads, not numba's parallel runtime: a kernel without ``prange``
+compiles in about half the time, and the trainer decides which threads run). Every pair is scored with the current vectors, so a batch is only a unit of work: its
 size does not change the optimisation the way a summed-loss autograd step over stale scores does,
 and it can be large enough to amortise the per-batch cost of the pair stream and noise sampling.
 With several threads the order of concurrent updates to one row is not fixed, so runs are
@@ -39,6 +42,7 @@ two kernels give the same tables for the same examples, seed, span and order.
 from __future__ import annotations
 
 import functools
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -78,99 +82,105 @@ def compiled_noise_draw():
 
 @functools.lru_cache(maxsize=None)
 def _compile_step(row_loss):
-    """The batch kernel around one head's compiled ``row_loss`` (one per row loss and process)."""
-    from numba import njit, prange
+    """The kernel around one head's compiled ``row_loss`` (one per row loss and process): trains slice ``part``
+    of ``n_slices`` of the batch (whole spans of the examples) and returns its summed loss."""
+    from numba import njit
 
     draw = compiled_noise_draw()
 
-    @njit(parallel=True, fastmath=True)
+    @njit(fastmath=True, nogil=True)
     def fused_step(word_table, input_rows, context_table, bias, log_q_table, accept, alias, tree_nodes, tree_codes,
-                   tree_lengths, inputs, targets, negatives, share_window, span, seed, lr, n_slices, losses):
+                   tree_lengths, inputs, targets, negatives, share_window, span, seed, lr, part, n_slices):
         n_examples, bag = inputs.shape
         n_spans = (n_examples + span - 1) // span
         dim = context_table.shape[1]
         subwords = input_rows.shape[0] > 0  # (without subwords a word's one row is its id)
         n_rows = input_rows.shape[1] if subwords else 1
         width = max(negatives + 1, tree_nodes.shape[1])
-        for part in prange(n_slices):  # one contiguous slice of whole spans of the (shuffled) examples per thread
-            candidates = np.empty(width, dtype=np.int64)
-            noise = np.empty(width, dtype=np.int64)  # the current window's noise words
-            scores = np.empty(width, dtype=np.float32)
-            grad = np.empty(width, dtype=np.float32)
-            log_q = np.zeros(width, dtype=np.float32)
-            hit = np.zeros(width, dtype=np.bool_)
-            h = np.empty(dim, dtype=np.float32)
-            h_step = np.empty(dim, dtype=np.float32)
-            total = 0.0
-            for b in range(part * n_spans // n_slices * span, min((part + 1) * n_spans // n_slices * span, n_examples)):
-                if not share_window or b % span == 0 or inputs[b, 0] != inputs[b - 1, 0]:  # a new window
-                    for k in range(1, negatives + 1):
-                        noise[k] = draw(accept, alias, seed, b * negatives + k - 1)
-                present = 0  # h = the mean of the input words' rows (each word's own, then its n-grams')
-                h[:] = 0.0
-                for r in range(bag):
-                    word = inputs[b, r]  # (-1: absent)
-                    for j in range(n_rows if word >= 0 else 0):
-                        row = input_rows[word, j] if subwords else word
-                        if row < 0:
-                            break
-                        present += 1
-                        h += word_table[row]
-                if present == 0:
+        candidates = np.empty(width, dtype=np.int64)
+        noise = np.empty(width, dtype=np.int64)  # the current window's noise words
+        scores = np.empty(width, dtype=np.float32)
+        grad = np.empty(width, dtype=np.float32)
+        log_q = np.zeros(width, dtype=np.float32)
+        hit = np.zeros(width, dtype=np.bool_)
+        h = np.empty(dim, dtype=np.float32)
+        h_step = np.empty(dim, dtype=np.float32)
+        total = 0.0
+        for b in range(part * n_spans // n_slices * span, min((part + 1) * n_spans // n_slices * span, n_examples)):
+            if not share_window or b % span == 0 or inputs[b, 0] != inputs[b - 1, 0]:  # a new window
+                for k in range(1, negatives + 1):
+                    noise[k] = draw(accept, alias, seed, b * negatives + k - 1)
+            present = 0  # h = the mean of the input words' rows (each word's own, then its n-grams')
+            h[:] = 0.0
+            for r in range(bag):
+                word = inputs[b, r]  # (-1: absent)
+                for j in range(n_rows if word >= 0 else 0):
+                    row = input_rows[word, j] if subwords else word
+                    if row < 0:
+                        break
+                    present += 1
+                    h += word_table[row]
+            if present == 0:
+                continue
+            if present > 1:
+                h *= np.float32(1.0 / present)
+            target = targets[b]
+            if tree_lengths.shape[0]:  # the target's path through the tree, and its branches
+                n_candidates = tree_lengths[target]
+                for k in range(n_candidates):
+                    candidates[k] = tree_nodes[target, k]
+                    hit[k] = tree_codes[target, k]
+            else:  # the target, then its noise words
+                n_candidates = negatives + 1
+                candidates[0] = target
+                for k in range(1, n_candidates):
+                    candidates[k] = noise[k]
+                    hit[k] = candidates[k] == target
+                for k in range(n_candidates):
+                    log_q[k] = log_q_table[candidates[k]]
+            for k in range(n_candidates):
+                v = context_table[candidates[k]]
+                s = np.float32(0.0)
+                for d in range(dim):
+                    s += h[d] * v[d]
+                if bias.shape[0]:
+                    s += bias[candidates[k]]
+                scores[k] = s
+            total += row_loss(scores[:n_candidates], log_q[:n_candidates], hit[:n_candidates],
+                              grad[:n_candidates])
+            h_step[:] = 0.0
+            for k in range(n_candidates):  # first from the rows as they are, then update them
+                g = lr * grad[k]
+                v = context_table[candidates[k]]
+                for d in range(dim):
+                    h_step[d] += g * v[d]
+            for k in range(n_candidates):
+                g = lr * grad[k]
+                if g == 0.0:
                     continue
-                if present > 1:
-                    h *= np.float32(1.0 / present)
-                target = targets[b]
-                if tree_lengths.shape[0]:  # the target's path through the tree, and its branches
-                    n_candidates = tree_lengths[target]
-                    for k in range(n_candidates):
-                        candidates[k] = tree_nodes[target, k]
-                        hit[k] = tree_codes[target, k]
-                else:  # the target, then its noise words
-                    n_candidates = negatives + 1
-                    candidates[0] = target
-                    for k in range(1, n_candidates):
-                        candidates[k] = noise[k]
-                        hit[k] = candidates[k] == target
-                    for k in range(n_candidates):
-                        log_q[k] = log_q_table[candidates[k]]
-                for k in range(n_candidates):
-                    v = context_table[candidates[k]]
-                    s = np.float32(0.0)
+                v = context_table[candidates[k]]
+                for d in range(dim):
+                    v[d] -= g * h[d]
+                if bias.shape[0]:
+                    bias[candidates[k]] -= g
+            for r in range(bag):  # every input row takes the whole step (word2vec's CBOW update)
+                word = inputs[b, r]  # (-1: absent)
+                for j in range(n_rows if word >= 0 else 0):
+                    row = input_rows[word, j] if subwords else word
+                    if row < 0:
+                        break
+                    u = word_table[row]
                     for d in range(dim):
-                        s += h[d] * v[d]
-                    if bias.shape[0]:
-                        s += bias[candidates[k]]
-                    scores[k] = s
-                total += row_loss(scores[:n_candidates], log_q[:n_candidates], hit[:n_candidates],
-                                  grad[:n_candidates])
-                h_step[:] = 0.0
-                for k in range(n_candidates):  # first from the rows as they are, then update them
-                    g = lr * grad[k]
-                    v = context_table[candidates[k]]
-                    for d in range(dim):
-                        h_step[d] += g * v[d]
-                for k in range(n_candidates):
-                    g = lr * grad[k]
-                    if g == 0.0:
-                        continue
-                    v = context_table[candidates[k]]
-                    for d in range(dim):
-                        v[d] -= g * h[d]
-                    if bias.shape[0]:
-                        bias[candidates[k]] -= g
-                for r in range(bag):  # every input row takes the whole step (word2vec's CBOW update)
-                    word = inputs[b, r]  # (-1: absent)
-                    for j in range(n_rows if word >= 0 else 0):
-                        row = input_rows[word, j] if subwords else word
-                        if row < 0:
-                            break
-                        u = word_table[row]
-                        for d in range(dim):
-                            u[d] -= h_step[d]
-            losses[part] = total
+                        u[d] -= h_step[d]
+        return total
 
     return cache_on_disk(fused_step)
+
+
+@functools.lru_cache(maxsize=None)
+def _helper_threads(count: int) -> ThreadPoolExecutor:
+    """The threads that run a step's other slices beside the caller's (one pool per size and process)."""
+    return ThreadPoolExecutor(max_workers=count, thread_name_prefix="w2v-fused")
 
 
 class FusedSkipGramSGD:
@@ -178,12 +188,11 @@ class FusedSkipGramSGD:
 
     def __init__(self, model: SkipGram, head: Head, noise: NoiseDistribution, threads: int, serial: bool = False,
                  share_window: bool = False, span: int = WINDOW_SPAN):
-        from numba import config, set_num_threads
-
         self.kernel = _compile_step(head.fused_row_loss())
-        self.threads = max(1, min(threads, config.NUMBA_NUM_THREADS))
-        set_num_threads(self.threads)
+        self.threads = max(1, threads)
         self.slices = 1 if serial else self.threads
+        #: the slices past the first run on these threads while the caller's thread runs the first
+        self.helpers = _helper_threads(self.slices - 1) if self.slices > 1 else None
         self.negatives = head.request.negatives
         self.share_window, self.span = share_window, span
         self.noise = noise
@@ -200,7 +209,6 @@ class FusedSkipGramSGD:
         tree = head.request.tree
         self.tree = ((tree.nodes.numpy(), tree.codes.numpy(), tree.lengths.numpy()) if head.request.tree_paths else
                      (np.zeros((0, 0), dtype=np.int64), np.zeros((0, 0), dtype=np.bool_), np.zeros(0, dtype=np.int64)))
-        self.losses = np.zeros(self.slices, dtype=np.float64)
         empty = torch.zeros(0, dtype=torch.int64)
         self.step(empty, empty, 0.0, torch.Generator())  # compile now (a few seconds), not inside the timed training loop
 
@@ -210,7 +218,9 @@ class FusedSkipGramSGD:
         return the summed loss. inputs: int64[B] words, or int64[B, R] bags (-1 padded); targets: int64[B]."""
         seed = np.uint64(step_seed(generator).item())
         bags = (inputs if inputs.dim() > 1 else inputs.unsqueeze(1)).numpy()
-        self.kernel(self.word_table, self.input_rows, self.context_table, self.bias, self.log_q, self.accept,
-                    self.alias, *self.tree, bags, targets.numpy(), self.negatives, self.share_window, self.span, seed,
-                    np.float32(lr), self.slices, self.losses)
-        return float(self.losses.sum())
+        arguments = (self.word_table, self.input_rows, self.context_table, self.bias, self.log_q, self.accept,
+                     self.alias, *self.tree, bags, targets.numpy(), self.negatives, self.share_window, self.span, seed,
+                     np.float32(lr))
+        others = [self.helpers.submit(self.kernel, *arguments, part, self.slices) for part in range(1, self.slices)]
+        total = self.kernel(*arguments, 0, self.slices)
+        return total + sum(other.result() for other in others)
