@@ -34,7 +34,7 @@ def test_the_sampled_heads_have_a_fused_row_and_softmax_does_not():
 @pytest.mark.parametrize("name,settings", FUSED_HEADS, ids=[f"{n}{i}" for i, (n, _) in enumerate(FUSED_HEADS)])
 def test_row_loss_and_gradient_match_forward_and_autograd(name, settings):
     head = build_head(name, TrainConfig(negatives=6, **settings))
-    row_loss = head.fused_row_loss()
+    row_loss, settings = head.fused_row_loss(), np.array(head.fused_row_settings(), dtype=np.float64)
     g = torch.Generator().manual_seed(3)
     batch, k = 5, 6
     scores = (torch.randn(batch, 1 + k, generator=g) * 4).requires_grad_()  # includes large |s|
@@ -53,7 +53,7 @@ def test_row_loss_and_gradient_match_forward_and_autograd(name, settings):
     for b in range(batch):
         grad = np.zeros(1 + k, dtype=np.float32)
         hit = branches[b].numpy() if head.request.tree_paths else np.concatenate([[False], hits[b].numpy()])
-        loss = row_loss(scores[b].detach().numpy(), log_q[b].numpy().astype(np.float32), hit, grad)
+        loss = row_loss(scores[b].detach().numpy(), log_q[b].numpy().astype(np.float32), hit, grad, settings)
         assert loss == pytest.approx(losses[b].item(), rel=1e-4, abs=1e-5)
         np.testing.assert_allclose(grad, expected_grad[b].numpy(), rtol=1e-4, atol=1e-6)
 

@@ -141,15 +141,21 @@ class Head(nn.Module):
 
     def fused_row_loss(self):
         """Optional: the same loss for one pair's candidate row, as a numba-compiled function
-        ``row_loss(s, log_q, hit, grad) -> L`` for the fused CPU path (``train/fused_sgd.py``).
+        ``row_loss(s, log_q, hit, grad, settings) -> L`` for the fused CPU path (``train/fused_sgd.py``).
 
         s: float32[1 + K], scores of the true context then of its K noise words; log_q: their log Q;
         hit[k]: candidate k is the true context (k > 0). For a tree (``request.tree_paths``) the row is the
-        context's path instead: s its nodes' scores, hit the branches d_j, log_q zeros. Writes dL/ds_k into
-        grad (float32[1 + K]) and returns L. Only for heads whose ``request`` is per-example negatives or a tree;
-        it must agree with :meth:`forward` (tests check both on the same scores). Heads without it use autograd.
+        context's path instead: s its nodes' scores, hit the branches d_j, log_q zeros. settings: float64[:],
+        the head's :meth:`fused_row_settings`. Writes dL/ds_k into grad (float32[1 + K]) and returns L. Only
+        for heads whose ``request`` is per-example negatives or a tree; it must agree with :meth:`forward`
+        (tests check both on the same scores). Heads without it use autograd.
         """
         raise NotImplementedError
+
+    def fused_row_settings(self) -> tuple[float, ...]:
+        """The numbers :meth:`fused_row_loss` reads from its ``settings`` argument (the head's options, such as
+        NCE's log k), passed at run time so that one compiled kernel serves every value; none by default."""
+        return ()
 
     def gpu_row_loss(self) -> RowLoss:
         """Optional: :meth:`fused_row_loss`'s loss described as a :class:`RowLoss`, for the GPU kernel."""

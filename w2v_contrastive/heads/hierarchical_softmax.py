@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from .base import Head, RowLoss, Scores, ScoreRequest, register
 from .huffman import HuffmanTree
-from .nce import logistic_row_loss
+from .nce import logistic_row_loss, logistic_row_settings
 
 
 @register("hierarchical-softmax")
@@ -49,7 +49,10 @@ class HierarchicalSoftmax(Head):
         return (F.softplus(signed) * scores.path_mask).sum(1)
 
     def fused_row_loss(self):
-        return logistic_row_loss(0.0, subtract_log_kq=False, labels_from_hits=True)
+        return logistic_row_loss()
+
+    def fused_row_settings(self):
+        return logistic_row_settings(labels_from_hits=True)
 
     def gpu_row_loss(self):
         return RowLoss()  # (the labels come from the path's branches)

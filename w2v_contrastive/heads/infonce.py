@@ -70,20 +70,24 @@ class InfoNCE(Head):
         return torch.logsumexp(logits, dim=1) - logits[:, 0]
 
     def fused_row_loss(self):
-        return categorical_row_loss(self.temperature, self.logq_correction)
+        return categorical_row_loss()
+
+    def fused_row_settings(self):
+        return self.temperature, float(self.logq_correction)
 
     def gpu_row_loss(self):
         return RowLoss(categorical=True, subtract_log_q=self.logq_correction, temperature=self.temperature)
 
 
 @functools.lru_cache(maxsize=None)
-def categorical_row_loss(temperature: float, logq_correction: bool):
+def categorical_row_loss():
     """Compiled row: logits f_k (hits left out), L = log sum_k exp f_k - f_0,
-    dL/ds_k = (softmax(f)_k - [k = 0]) / tau."""
+    dL/ds_k = (softmax(f)_k - [k = 0]) / tau. ``settings``: (tau, 1 with the log Q correction else 0)."""
     from numba import njit
 
     @njit(fastmath=True)
-    def row_loss(scores, log_q, hit, grad):
+    def row_loss(scores, log_q, hit, grad, settings):
+        temperature, logq_correction = settings[0], settings[1] != 0.0
         for k in range(scores.shape[0]):
             grad[k] = scores[k] / temperature - (log_q[k] if logq_correction else 0.0)
         top = grad[0]  # the true context is never a hit

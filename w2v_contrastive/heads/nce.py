@@ -47,22 +47,34 @@ class NCE(Head):
         return F.softplus(-data_logit) + F.softplus(noise_logit).sum(1)
 
     def fused_row_loss(self):
-        return logistic_row_loss(self.log_k, subtract_log_kq=True)
+        return logistic_row_loss()
+
+    def fused_row_settings(self):
+        return logistic_row_settings(self.log_k, subtract_log_kq=True)
 
     def gpu_row_loss(self):
         return RowLoss(subtract_log_q=True, log_k=self.log_k)
 
 
+def logistic_row_settings(log_k: float = 0.0, subtract_log_kq: bool = False,
+                          labels_from_hits: bool = False) -> tuple[float, float, float]:
+    """The settings of :func:`logistic_row_loss`: NCE's shift by log k + log Q(x) (or none: negative sampling),
+    and whether the labels are the path's branches (the hierarchical softmax)."""
+    return log_k, float(subtract_log_kq), float(labels_from_hits)
+
+
 @functools.lru_cache(maxsize=None)
-def logistic_row_loss(log_k: float, subtract_log_kq: bool, labels_from_hits: bool = False):
+def logistic_row_loss():
     """Compiled row loss of NCE (logit s - log(k Q(x))) or, without the shift, of negative sampling:
-    softplus(-logit_0) + sum_{k>0} softplus(logit_k), with dL/dlogit = sigma(logit) - [k = 0].
-    ``labels_from_hits``: the label of candidate k is 1 - hit[k] instead of [k = 0] (the hierarchical
-    softmax, whose hit[k] is the branch d_k taken at node k of the path)."""
+    softplus(-logit_0) + sum_{k>0} softplus(logit_k), with dL/dlogit = sigma(logit) - [k = 0]. With
+    ``labels_from_hits`` the label of candidate k is 1 - hit[k] instead of [k = 0] (the hierarchical
+    softmax, whose hit[k] is the branch d_k taken at node k of the path). ``settings``: of
+    :func:`logistic_row_settings`."""
     from numba import njit
 
     @njit(fastmath=True)
-    def row_loss(scores, log_q, hit, grad):
+    def row_loss(scores, log_q, hit, grad, settings):
+        log_k, subtract_log_kq, labels_from_hits = settings[0], settings[1] != 0.0, settings[2] != 0.0
         total, product = 0.0, 1.0
         for k in range(scores.shape[0]):
             logit = scores[k] - (log_k + log_q[k] if subtract_log_kq else 0.0)

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from .base import Head, RowLoss, Scores, ScoreRequest, register
-from .nce import logistic_row_loss
+from .nce import logistic_row_loss, logistic_row_settings
 
 
 @register("negative-sampling")
@@ -31,7 +31,10 @@ class NegativeSampling(Head):
         return F.softplus(-scores.positive) + F.softplus(scores.negative).sum(1)
 
     def fused_row_loss(self):
-        return logistic_row_loss(0.0, subtract_log_kq=False)
+        return logistic_row_loss()
+
+    def fused_row_settings(self):
+        return logistic_row_settings()
 
     def gpu_row_loss(self):
         return RowLoss()

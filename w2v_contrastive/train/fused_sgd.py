@@ -10,7 +10,7 @@ batch, what word2vec.c and gensim do:
         with its n-grams' rows when it has subwords
     x_1..x_K ~ Q                              (Walker's alias tables, drawn in the kernel; or c's path)
     s_k = h . v_{x_k} + b_{x_k}              (read from the tables, nothing gathered)
-    loss, g = row_loss(s, log Q(x), hit)      (the head's math: g_k = dL/ds_k)
+    loss, g = row_loss(s, log Q(x), hit)      (the head's math, its options read at run time: g_k = dL/ds_k)
     u_r -= lr sum_k g_k v_{x_k} for each input row r;   v_{x_k} -= lr g_k h;   b_{x_k} -= lr g_k
 
 in place (every update from the rows as they were when the pair started: a row that is two candidates
@@ -82,15 +82,17 @@ def compiled_noise_draw():
 
 @functools.lru_cache(maxsize=None)
 def _compile_step(row_loss):
-    """The kernel around one head's compiled ``row_loss`` (one per row loss and process): trains slice ``part``
-    of ``n_slices`` of the batch (whole spans of the examples) and returns its summed loss."""
+    """The kernel around one head's compiled ``row_loss``, one per row loss and process whatever the head's
+    options (``row_settings`` is an argument): trains slice ``part`` of ``n_slices`` of the batch (whole spans
+    of the examples) and returns its summed loss."""
     from numba import njit
 
     draw = compiled_noise_draw()
 
     @njit(fastmath=True, nogil=True)
     def fused_step(word_table, input_rows, context_table, bias, log_q_table, accept, alias, tree_nodes, tree_codes,
-                   tree_lengths, inputs, targets, negatives, share_window, span, seed, lr, part, n_slices):
+                   tree_lengths, row_settings, inputs, targets, negatives, share_window, span, seed, lr, part,
+                   n_slices):
         n_examples, bag = inputs.shape
         n_spans = (n_examples + span - 1) // span
         dim = context_table.shape[1]
@@ -147,7 +149,7 @@ def _compile_step(row_loss):
                     s += bias[candidates[k]]
                 scores[k] = s
             total += row_loss(scores[:n_candidates], log_q[:n_candidates], hit[:n_candidates],
-                              grad[:n_candidates])
+                              grad[:n_candidates], row_settings)
             h_step[:] = 0.0
             for k in range(n_candidates):  # first from the rows as they are, then update them
                 g = lr * grad[k]
@@ -189,6 +191,7 @@ class FusedSkipGramSGD:
     def __init__(self, model: SkipGram, head: Head, noise: NoiseDistribution, threads: int, serial: bool = False,
                  share_window: bool = False, span: int = WINDOW_SPAN):
         self.kernel = _compile_step(head.fused_row_loss())
+        self.row_settings = np.array(head.fused_row_settings(), dtype=np.float64)
         self.threads = max(1, threads)
         self.slices = 1 if serial else self.threads
         #: the slices past the first run on these threads while the caller's thread runs the first
@@ -219,7 +222,7 @@ class FusedSkipGramSGD:
         seed = np.uint64(step_seed(generator).item())
         bags = (inputs if inputs.dim() > 1 else inputs.unsqueeze(1)).numpy()
         arguments = (self.word_table, self.input_rows, self.context_table, self.bias, self.log_q, self.accept,
-                     self.alias, *self.tree, bags, targets.numpy(), self.negatives, self.share_window, self.span, seed,
+                     self.alias, *self.tree, self.row_settings, bags, targets.numpy(), self.negatives, self.share_window, self.span, seed,
                      np.float32(lr))
         others = [self.helpers.submit(self.kernel, *arguments, part, self.slices) for part in range(1, self.slices)]
         total = self.kernel(*arguments, 0, self.slices)
