@@ -67,6 +67,8 @@ def test_spearman_pearson_and_bootstrap_interval_agree_with_scipy():
     assert row["spearman"] == pytest.approx(spearmanr(human, cosines).statistic, abs=1e-6)
     assert row["pearson"] == pytest.approx(pearsonr(human, cosines).statistic, abs=1e-6)
     assert row["spearman_ci95"][0] < row["spearman"] < row["spearman_ci95"][1]
+    # a comparison's timeline asks for rho alone: the same figures, no bootstrap
+    assert evaluate_similarity(vectors, bench, interval=False) == {**row, "spearman_ci95": None}
 
 
 def awkward_vectors():

@@ -173,7 +173,7 @@ class Timeline(Callback):
 
     def add(self, record: dict, vectors: Vectors) -> None:
         point = {"seconds": record["seconds"], "words": record["words"], "loss": record["loss"]}
-        point.update({b.name: evaluate_similarity(vectors, b)["spearman"] for b in self.benchmarks})
+        point.update({b.name: evaluate_similarity(vectors, b, interval=False)["spearman"] for b in self.benchmarks})
         self.points.append(point)
         if self.writer is not None:
             for key in ("loss", *(b.name for b in self.benchmarks)):

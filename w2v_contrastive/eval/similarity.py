@@ -34,13 +34,15 @@ def spearman_bootstrap_ci(human: np.ndarray, model: np.ndarray, resamples: int =
 OOV_POLICIES = ("vocabulary", "subwords")
 
 
-def evaluate_similarity(vectors: Vectors, benchmark: SimilarityBenchmark, oov: str = "vocabulary") -> dict:
+def evaluate_similarity(vectors: Vectors, benchmark: SimilarityBenchmark, oov: str = "vocabulary",
+                        interval: bool = True) -> dict:
     """Spearman rho over the pairs whose two words have vectors; reports covered/total, never hides OOV.
 
     Returns ``{"benchmark", "spearman", "pairs", "covered", "pearson", "spearman_ci95"}``; the
     correlations are NaN (and the interval None) below 3 covered pairs. ``oov="vocabulary"`` scores the pairs
     of two vocabulary words; ``oov="subwords"`` also those whose words a subword model composes from their
-    n-grams, and adds ``"in_vocabulary"``: the same figures over the vocabulary pairs alone.
+    n-grams, and adds ``"in_vocabulary"``: the same figures over the vocabulary pairs alone. Without ``interval``
+    the bootstrap (most of the cost) is skipped and the interval is None.
     """
     if oov not in OOV_POLICIES:
         raise W2VError(f"oov must be one of {', '.join(OOV_POLICIES)}, not {oov!r}")
@@ -48,10 +50,12 @@ def evaluate_similarity(vectors: Vectors, benchmark: SimilarityBenchmark, oov: s
         raise W2VError("these vectors were trained without subwords: no vectors for words outside the vocabulary "
                        "(train with --subwords MIN-MAX, or evaluate with --oov vocabulary)")
     in_vocabulary = [(a, b, s) for a, b, s in benchmark.pairs if a in vectors and b in vectors]
-    row = {"benchmark": benchmark.name, "pairs": len(benchmark.pairs), **_correlations(vectors, in_vocabulary)}
+    row = {"benchmark": benchmark.name, "pairs": len(benchmark.pairs),
+           **_correlations(vectors, in_vocabulary, interval)}
     if oov == "subwords":
         covered = [(a, b, s) for a, b, s in benchmark.pairs if vectors.covers(a) and vectors.covers(b)]
-        row = {**row, **_correlations(vectors, covered), "in_vocabulary": _correlations(vectors, in_vocabulary)}
+        row = {**row, **_correlations(vectors, covered, interval),
+               "in_vocabulary": _correlations(vectors, in_vocabulary, interval)}
     return row
 
 
@@ -62,10 +66,10 @@ def pair_cosines(vectors: Vectors, pairs: list[tuple[str, str, float]]) -> np.nd
     return (first * second).sum(1).astype(np.float64)
 
 
-def _correlations(vectors: Vectors, known: list[tuple[str, str, float]]) -> dict:
+def _correlations(vectors: Vectors, known: list[tuple[str, str, float]], interval: bool = True) -> dict:
     """{"spearman", "pearson", "spearman_ci95", "covered"} of the cosines of the ``known`` pairs."""
     rho = pearson = float("nan")
-    interval = None
+    ci95 = None
     if len(known) >= 3:
         from scipy.stats import pearsonr, spearmanr
 
@@ -73,5 +77,5 @@ def _correlations(vectors: Vectors, known: list[tuple[str, str, float]]) -> dict
         human = np.array([s for _, _, s in known], dtype=np.float64)
         rho = float(spearmanr(human, cosines).statistic)
         pearson = float(pearsonr(human, cosines).statistic)
-        interval = list(spearman_bootstrap_ci(human, cosines))
-    return {"spearman": rho, "covered": len(known), "pearson": pearson, "spearman_ci95": interval}
+        ci95 = list(spearman_bootstrap_ci(human, cosines)) if interval else None
+    return {"spearman": rho, "covered": len(known), "pearson": pearson, "spearman_ci95": ci95}
