@@ -214,31 +214,51 @@ class Comparison:
 
 @dataclasses.dataclass
 class Tuned:
-    """A ``compare --tune`` record: each head's defaults and selected settings on the reporting pairs."""
+    """A ``compare --tune`` record: each head's and baseline's defaults and selected settings on the reporting
+    pairs (``speed``: with the runs' words/s, left out for a record whose runs shared the machine)."""
 
     path: str
+    speed: bool = True
 
     def markdown(self) -> str:
         data = record(self.path)
         names = [b for b in data["reporting"] if b.split(":")[0] in ("wordsim353", "simlex999", "men3k", "rg65",
                                                                      "mturk287")]
         rows = []
-        for head in data["heads"]:
+        for system in tuned_systems(data):
             for role in ("default", "tuned"):
-                row = data[role][head]
-                settings = data["defaults"][head] if role == "default" else data["selected"][head]["settings"]
-                dev = "" if role == "default" else rho(data["selected"][head]["dev_score"])
+                row = data[role][system]
+                settings = data["defaults"][system] if role == "default" else data["selected"][system]["settings"]
+                dev = "" if role == "default" else rho(data["selected"][system]["dev_score"])
                 described = ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in settings.items())
-                rows.append([head, f"{'untuned' if role == 'default' else 'tuned'}: {described}", dev, *(interval(row["scores"][n]) for n in names),
-                             rate(row["words_per_second"])])
+                rows.append([system_name(data, system), f"{'untuned' if role == 'default' else 'tuned'}: {described}",
+                             dev, *(interval(row["scores"][n]) for n in names),
+                             *([rate(row["words_per_second"])] if self.speed else [])])
         header = ["head", "settings", "dev score",
-                  *(f"{BENCHMARK_NAMES[n.split(':')[0]]} ({data['reporting'][n]:,})" for n in names), "words/s"]
-        settings = data["settings"]
-        about = (f"Search `{data['spec']}` on {os.path.basename(data['corpus'])}, {settings['epochs']} epochs"
-                 + (f" or {settings['max_seconds']:g} s" if settings.get("max_seconds") else "")
-                 + f" per run; selected on development pairs, reported on the other pairs (their count in brackets), "
-                   f"mean and 95% interval over seeds {', '.join(map(str, data['seeds']))}.")
-        return "\n\n".join([about, table(header, rows), provenance(self.path, data)])
+                  *(f"{BENCHMARK_NAMES[n.split(':')[0]]} ({data['reporting'][n]:,})" for n in names),
+                  *(["words/s"] if self.speed else [])]
+        return "\n\n".join([tuned_about(data) + " Mean and 95% interval over the seeds; each benchmark's count of "
+                             "reporting pairs in brackets.", table(header, rows), provenance(self.path, data)])
+
+
+def tuned_systems(data: dict) -> list[str]:
+    """The heads of a ``compare --tune`` record, then its baselines."""
+    return [*data["heads"], *data.get("baselines", {})]
+
+
+def system_name(data: dict, system: str) -> str:
+    baseline = data.get("baselines", {}).get(system)
+    return f"{system} (baseline: {baseline['tool']})" if baseline else system
+
+
+def tuned_about(data: dict) -> str:
+    """What a ``compare --tune`` record searched and on what, in one sentence."""
+    settings = data["settings"]
+    return (f"Search `{data['spec']}` (xF: F times each head's or tool's own default step) on "
+            f"{os.path.basename(data['corpus'])} ({data['tokens']:,} tokens), {settings['epochs']} epochs"
+            + (f" or {settings['max_seconds']:g} s" if settings.get("max_seconds") else "")
+            + f" per run, dim {settings['dim']}, window {settings['window']}, {settings['negatives']} noise words; "
+              f"selected on development pairs, reported on the other pairs, seeds {', '.join(map(str, data['seeds']))}.")
 
 
 @dataclasses.dataclass
@@ -343,35 +363,50 @@ def plot_curves(data: dict, summary: dict, path: str) -> None:
 
 @dataclasses.dataclass
 class Headline:
-    """The README's table and figure from comparison records run with the same corpus and settings (the heads,
-    and the baselines, in one record or several): each row's WS353, SimLex and MEN rho and words/s, and every
-    head's and baseline's curve against training words."""
+    """The README's block: each head's and baseline's quality at its default step and at the step tuned alike on
+    development pairs (a ``compare --tune`` record), the speed against gensim as whole processes (``scripts/bench.py``
+    records), and the figure of a comparison's curves."""
 
-    records: Sequence[Comparison]
-    figure: str = "headline.png"
+    tuned: str
+    speed: Sequence[str]
+    curves: Comparison  # (with the figure's file name)
 
-    def summary(self) -> dict:
-        return {head: row for item in self.records for head, row in item.summary().items()}
+    @property
+    def figure(self) -> str:
+        return self.curves.figure
 
     def markdown(self) -> str:
-        first = record(self.records[0].path)
+        data = record(self.tuned)
         rows = []
-        for head, row in self.summary().items():
-            name = f"{row['baseline']['tool']} (baseline: {head})" if "baseline" in row else f"`{head}`"
-            rows.append([name, *(rho(row["scores"][b]["mean"]) for b in MAIN_BENCHMARKS), rate(row["words_per_second"])])
-        settings, seeds = first["settings"], first["seeds"]
-        dates = sorted({record(item.path)["date"] for item in self.records})
-        return "\n".join([
-            table(["", "WS353", "SimLex", "MEN", "words/s"], rows), "",
-            f"Spearman rho{' (mean over seeds ' + ', '.join(map(str, seeds)) + ')' if len(seeds) > 1 else ''}; "
-            f"{settings['epochs']} epochs of {os.path.basename(first['corpus'])} ({first['tokens']:,} tokens), dim "
-            f"{settings['dim']}, window {settings['window']}, {settings['negatives']} noise words, each at its "
-            f"defaults; {hardware(first.get('machine'), first.get('versions'))}, run {' and '.join(dates)}. "
-            f"Intervals, analogies, the commands and the other heads: [benchmarks](docs/results/index.md)."])
+        for system in tuned_systems(data):
+            scores = {role: " / ".join(rho(data[role][system]["scores"][f"{b}:report"]["mean"]) for b in MAIN_BENCHMARKS)
+                      for role in ("default", "tuned")}
+            rows.append([system_name(data, system), f"{data['defaults'][system]['lr']:.3g}", scores["default"],
+                         f"{data['selected'][system]['settings']['lr']:.3g}", scores["tuned"]])
+        quality = [table(["", "default lr", "WS353 / SimLex / MEN", "tuned lr", "WS353 / SimLex / MEN"], rows), "",
+                   f"Spearman rho on the reporting pairs, mean over the seeds. {tuned_about(data)} "
+                   f"{hardware(data.get('machine'), data.get('versions'))}, run {data['date']}.", ""]
+        rows, runs = [], []
+        for path in self.speed:
+            run = record(path)
+            (engine, ours), gensim = next((e, r) for e, r in run["summary"].items() if e != "gensim"), run["summary"]["gensim"]
+            ratios = ", ".join(f"{r:.2f}" for r in ours["process_ratios_vs_gensim"])
+            rows.append([f"{run['settings']['model']}, `{engine}`", rate(ours["words_per_second"]),
+                         rate(gensim["words_per_second"]), f"{ours['process_ratio_vs_gensim']:.2f} ({ratios})"])
+            runs.append(run)
+        first = runs[0]
+        settings = first["settings"]
+        speed = [table(["", "words/s", "gensim words/s", "x gensim, whole process (each run)"], rows), "",
+                 f"Medians of {first['repeats']} runs of each tool, alternating, each run a process timed from outside "
+                 f"(the ratio: gensim's process time over ours); {os.path.basename(first['corpus'])}, "
+                 f"{settings['epochs']} epochs, dim {settings['dim']}, {settings['threads']} threads, each tool's "
+                 f"default step; {hardware(first.get('machine'), first.get('versions'))}, run "
+                 f"{' and '.join(sorted({run['date'] for run in runs}))}. The commands, the other settings and "
+                 f"heads: [benchmarks](docs/results/index.md)."]
+        return "\n".join(quality + speed)
 
     def draw(self) -> None:
-        data = {"runs": [run for item in self.records for run in record(item.path)["runs"]]}
-        plot_curves(data, self.summary(), os.path.join(ROOT, FIGURES, self.figure))
+        self.curves.draw()
 
 
 # -- the pages ------------------------------------------------------------------------------------------------
@@ -380,7 +415,9 @@ def compare_run(directory: str, **options) -> Comparison:
     return Comparison(os.path.join(directory, "results.json"), **options)
 
 
-HEADLINE = Headline([compare_run("bench/compare-four-heads")])
+HEADLINE = Headline("bench/tuned-baselines-gutenberg-mid/results.json",
+                    [f"bench/speed-whole-process-{mode}-2026-12-05.json" for mode in ("ns", "hs", "cbow")],
+                    compare_run("bench/compare-four-heads", figure="headline.png"))
 
 PAGES = {
     "gensim.md": Page("Against gensim", (
@@ -433,10 +470,12 @@ PAGES = {
         "`compare --tune` searches every head alike at one budget, selects each head's settings on development "
         "pairs (a seeded hash split of every benchmark's pairs) and reports the defaults and the selected settings "
         "on the other pairs."), [
-        Section("Learning rate and window", "Each head searched around its own step.",
-                [Tuned("bench/tuned-comparison-2026-12-01/results.json")]),
-        Section("Larger steps", "A second search one step further, for the heads that chose the edge of the first.",
-                [Tuned("bench/tuned-lr-extension-2026-12-01/results.json")]),
+        Section("The heads and the incumbent tools", (
+            "The word2vec-style heads at their budget-rule steps and gensim's word2vec (negative sampling, "
+            "hierarchical softmax) and FastText at gensim's own step, each searched over three steps a factor of "
+            "two apart (the search line gives each one's). words/s is left out: these runs were "
+            "not timed alone; [the speed pages](speed.md) time both tools."),
+                [Tuned("bench/tuned-baselines-gutenberg-mid/results.json", speed=False)]),
         Section("The step against the training budget", (
             "The steps a factor apart around a head's step, each trained with several seeds and selected on "
             "development pairs: first on a small corpus at several epoch counts (where the budget rule was read), "
