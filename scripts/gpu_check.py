@@ -5,7 +5,7 @@
 
 The checks run in :func:`plan`'s order, the ones that matter most first. Each is announced with its predicted
 seconds before it runs (from the roofline of docs/gpu.md and the time boxes below; docs/gpu.md "The device
-check" has the same table) and skipped when it would not end within :data:`BUDGET_SECONDS`, so that
+check" lists the same checks) and skipped when it would not end within :data:`BUDGET_SECONDS`, so that
 gpu_check.sh ends within 8 minutes. Every training run is time-boxed (``max_seconds``), the CPU baselines
 too, but the determinism check's (5M words each); the JSON is rewritten after each check, with each check's
 predicted and measured seconds.
@@ -21,7 +21,7 @@ predicted and measured seconds.
    warm-up run (PASS: >= 25M words/s), and its WS353/SimLex/MEN against the fused CPU kernel (all cores) at
    the same epochs (PASS: no benchmark more than 0.02 below).
 3. the row step with subwords (3-6) at V = 1M words, 2M buckets, d = 300, 8,192 pairs, skip-gram and CBOW:
-   peak GPU memory against docs/gpu.md's table (bench/gpu-memory-*.json). PASS: within 1.25x of it.
+   peak GPU memory against the prediction of bench/gpu-memory-*.json (docs/results/gpu.md). PASS: within 1.25x of it.
 4. determinism: two identical ``--deterministic`` runs of negative-sampling's row step. PASS: bit-identical.
 5. for the next step (no target): the negative-sampling row step captured in a CUDA graph, replayed
    against eager, at 8,192 and 65,536 pairs (docs/gpu.md predicts launch-bound eager steps).

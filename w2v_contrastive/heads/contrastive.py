@@ -35,7 +35,7 @@ class Contrastive(Head):
     # The pull term's gradient 2 (u - v) is unbounded and a frequent word's row sums it over every
     # occurrence in the batch: SGD at 0.025 diverges, at 0.0025 barely moves (MEN 0.00 on
     # gutenberg-small); Adam's per-row step size fits (MEN 0.40). Tied tables did better than untied
-    # there (MEN 0.48 / SimLex 0.08 against 0.40 / 0.04): see docs/objectives.md.
+    # there on MEN and SimLex (docs/objectives.md).
     default_optimizer = "adam"
     default_geometry = "tied"
     default_margin = {"euclidean": 1.0, "cosine": 1.0}
