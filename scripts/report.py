@@ -416,7 +416,9 @@ def compare_run(directory: str, **options) -> Comparison:
 
 
 HEADLINE = Headline("bench/tuned-baselines-gutenberg-mid/results.json",
-                    [f"bench/speed-whole-process-{mode}-2026-12-05.json" for mode in ("ns", "hs", "cbow")],
+                    ["bench/speed-whole-process-ns-kernel-threads-2026-12-05.json",
+                     "bench/speed-whole-process-hs-kernel-threads-2026-12-05.json",
+                     "bench/speed-whole-process-cbow-2026-12-05.json"],
                     compare_run("bench/compare-four-heads", figure="headline.png"))
 
 PAGES = {
