@@ -427,6 +427,10 @@ PAGES = {
         "or from a list of lines, in a process that never imports torch; ours reads the encoded corpus. Equal "
         "dimension, window, negatives, sample, vocabulary cut-off, epochs and threads. words/s is corpus tokens "
         "times epochs over training seconds; \"x gensim\" is the median of the per-repeat ratios."), [
+        Section("Whole processes at each tool's defaults", (
+            "Each tool at its defaults on the same job, alternating, every run its own process timed from outside; "
+            "the README's ratio is of whole-process times, the one here of training times."),
+            [Parity(list(HEADLINE.speed))]),
         Section("Skip-gram with negative sampling", (
             "word2vec's model and loss in both tools at word2vec's step, and NCE on the same stream."),
             [GensimRuns("bench/results-2026-12-01-centre-order.json", heads=("negative-sampling", "nce"))]),
