@@ -457,8 +457,7 @@ PAGES = {
         Section("The metric-learning heads", (
             "The distance losses and N-pair, trained through the row step with Adam at their defaults, on a budget "
             "of epochs or seconds."),
-            [compare_run("bench/compare-eight-heads", heads=("n-pair", "contrastive", "triplet", "lifted-structured"),
-                         figure="compare-eight-heads.png")]),
+            [compare_run("bench/compare-metric-heads", figure="compare-metric-heads.png")]),
         Section("The exact softmax beside its estimators", (
             "The full softmax at the full vocabulary, and the two estimators of its model and the hierarchical "
             "softmax on the same corpus and budget, each at its defaults: the held-out cross-entropy shows how "
