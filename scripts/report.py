@@ -135,6 +135,11 @@ class GensimRuns:
                                   rows), provenance(self.path, data)])
 
 
+def our_engine(data: dict) -> tuple[str, dict]:
+    """(name, summary row) of the one engine of a ``scripts/bench.py`` record that is not gensim."""
+    return next((engine, row) for engine, row in data["summary"].items() if engine != "gensim")
+
+
 @dataclasses.dataclass
 class Parity:
     """Several ``scripts/bench.py`` records of one head against gensim, one row each: speed and quality side by side."""
@@ -146,7 +151,7 @@ class Parity:
         for path in self.paths:
             data = record(path)
             gensim = data["summary"]["gensim"]
-            engine, ours = next((e, r) for e, r in data["summary"].items() if e != "gensim")
+            engine, ours = our_engine(data)
             settings = data["settings"]
             what = f"{settings.get('model', 'skipgram')}, {engine}" + (
                 f", subwords {settings['subwords']}" if settings.get("subwords") else "")
@@ -389,7 +394,7 @@ class Headline:
         rows, runs = [], []
         for path in self.speed:
             run = record(path)
-            (engine, ours), gensim = next((e, r) for e, r in run["summary"].items() if e != "gensim"), run["summary"]["gensim"]
+            (engine, ours), gensim = our_engine(run), run["summary"]["gensim"]
             ratios = ", ".join(f"{r:.2f}" for r in ours["process_ratios_vs_gensim"])
             rows.append([f"{run['settings']['model']}, `{engine}`", rate(ours["words_per_second"]),
                          rate(gensim["words_per_second"]), f"{ours['process_ratio_vs_gensim']:.2f} ({ratios})"])

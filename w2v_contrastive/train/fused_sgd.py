@@ -18,8 +18,8 @@ of one pair takes both updates), parallel over pairs with lock-free ("Hogwild", 
 updates as in word2vec.c: the batch is cut into one contiguous slice of whole spans per thread, and
 each slice is one call of the compiled kernel, which releases the GIL (``nogil``), from the trainer's
 thread or one of a pool's (plain threads, not numba's parallel runtime: a kernel without ``prange``
-compiles in about half the time, and the trainer decides which threads run). Every pair is scored with the current vectors, so a batch is only a unit of work: its
-size does not change the optimisation the way a summed-loss autograd step over stale scores does,
+compiles in about half the time, and the trainer decides which threads run). Every pair is scored
+with the current vectors, so a batch is only a unit of work: its size does not change the optimisation the way a summed-loss autograd step over stale scores does,
 and it can be large enough to amortise the per-batch cost of the pair stream and noise sampling.
 With several threads the order of concurrent updates to one row is not fixed, so runs are
 reproducible bit for bit only with one slice of pairs (``serial=True``, the deterministic mode).
@@ -192,8 +192,7 @@ class FusedSkipGramSGD:
                  share_window: bool = False, span: int = WINDOW_SPAN):
         self.kernel = _compile_step(head.fused_row_loss())
         self.row_settings = np.array(head.fused_row_settings(), dtype=np.float64)
-        self.threads = max(1, threads)
-        self.slices = 1 if serial else self.threads
+        self.slices = 1 if serial else max(1, threads)
         #: the slices past the first run on these threads while the caller's thread runs the first
         self.helpers = _helper_threads(self.slices - 1) if self.slices > 1 else None
         self.negatives = head.request.negatives
@@ -222,8 +221,8 @@ class FusedSkipGramSGD:
         seed = np.uint64(step_seed(generator).item())
         bags = (inputs if inputs.dim() > 1 else inputs.unsqueeze(1)).numpy()
         arguments = (self.word_table, self.input_rows, self.context_table, self.bias, self.log_q, self.accept,
-                     self.alias, *self.tree, self.row_settings, bags, targets.numpy(), self.negatives, self.share_window, self.span, seed,
-                     np.float32(lr))
+                     self.alias, *self.tree, self.row_settings, bags, targets.numpy(), self.negatives,
+                     self.share_window, self.span, seed, np.float32(lr))
         others = [self.helpers.submit(self.kernel, *arguments, part, self.slices) for part in range(1, self.slices)]
         total = self.kernel(*arguments, 0, self.slices)
         return total + sum(other.result() for other in others)

@@ -6,8 +6,8 @@ and a pickled numba function carries a fresh identifier in every process, so eac
 cache and add an entry to it. Here the key is a digest of what the compiled code depends on instead:
 the kernel's bytecode and constants, and, recursively, those of every compiled function and the values
 it closes over or names as a global. The cache then holds one entry per row loss (whatever the head's
-options: they are run-time settings) and argument types, reused by every later process (numba still invalidates the index when the kernel's source file
-changes, and the digest when a function it calls does).
+options: they are run-time settings) and argument types, reused by every later process (numba still
+invalidates the index when the kernel's source file changes, and the digest when a function it calls does).
 """
 
 from __future__ import annotations
