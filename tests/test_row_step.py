@@ -71,15 +71,17 @@ def test_one_row_step_equals_one_autograd_sgd_step(name, settings):
         assert torch.allclose(change, expected_change, atol=1e-5, rtol=1e-4), (key, (change - expected_change).abs().max())
 
 
+@pytest.mark.parametrize("distinct_rows", [True, False], ids=["distinct-rows", "every-use"])
 @pytest.mark.parametrize("name,settings", [("contrastive", {}), ("n-pair", {}), ("nce", {})])
-def test_row_adam_makes_sparse_adams_steps(name, settings):
-    """Three steps, so the moments of rows used twice and of rows used once differ."""
+def test_row_adam_makes_sparse_adams_steps(name, settings, distinct_rows):
+    """Three steps, so the moments of rows used twice and of rows used once differ; each way of summing a
+    row's uses (the CPU's distinct rows, the GPU's sync-free sums per use)."""
     config = TrainConfig(head=name, **settings)
     head = build_head(name, config)
     model, first = model_and_batch(config, head)
     _, second = model_and_batch(config, head, seed=1)
     reference = copy.deepcopy(model)
-    adam = RowAdam(model.parameters(), lr=0.01)
+    adam = RowAdam(model.parameters(), lr=0.01, distinct_rows=distinct_rows)
     sparse_adam = torch.optim.SparseAdam(list(reference.parameters()), lr=0.01)
     losses = steps(model, reference, head, [first, second, first], adam, sparse_adam, lr=0.01)
     for got, expected in losses:
@@ -87,6 +89,13 @@ def test_row_adam_makes_sparse_adams_steps(name, settings):
     for key, value in model.state_dict().items():
         assert torch.allclose(value, reference.state_dict()[key], atol=1e-6), key
     assert all(state["step"] == 3 for state in adam.state.values())
+    # its checkpointed state has torch's layout: SparseAdam's state dict loads as RowAdam's own
+    restored = RowAdam(model.parameters(), lr=0.01)
+    restored.load_state_dict(sparse_adam.state_dict())
+    for table, state in adam.state.items():
+        assert int(restored.state[table]["step"]) == 3
+        for key in ("exp_avg", "exp_avg_sq"):
+            assert torch.allclose(restored.state[table][key], state[key], rtol=1e-4, atol=1e-6), key
 
 
 def steps(model, reference, head, batches, update, optimizer, lr=LR):

@@ -90,11 +90,13 @@ class Identity:
 
 
 class TrainingState:
-    """The state of one run (see the module docstring). ``optimizers`` is empty on the fused path,
-    which applies its own SGD; ``checkpoint_path`` None keeps checkpoints in memory only (for back-off)."""
+    """The state of one run (see the module docstring). ``optimizers`` (torch's, or the row step's
+    :class:`~w2v_contrastive.train.steps.RowAdam`: what has a ``state_dict``) is empty on the fused path,
+    which applies its own SGD, and for the row step's SGD; ``checkpoint_path`` None keeps checkpoints in
+    memory only (for back-off)."""
 
     def __init__(self, identity: Identity, lr: float, rank_lr_factor: int, model: torch.nn.Module,
-                 optimizers: Sequence[torch.optim.Optimizer], pair_generator: torch.Generator,
+                 optimizers: Sequence, pair_generator: torch.Generator,
                  noise_generator: torch.Generator, pairs: PairStream, device: torch.device,
                  checkpoint_path: str | None = None, distributed: Distributed | None = None):
         self.identity, self.config = identity, identity.config
