@@ -271,7 +271,7 @@ def test_a_subword_models_vocabulary_and_benchmarks_are_gensims(subword):
     (r, _), (rho, _), oov = ours.evaluate_word_pairs(f"{SHIPPED}/men3k.tsv")
     (their_r, _), (their_rho, _), their_oov = theirs.evaluate_word_pairs(f"{SHIPPED}/men3k.tsv")
     assert (r, rho, oov) == pytest.approx((their_r, their_rho, their_oov), abs=1e-5)
-    assert rho > 0.25  # trained vectors (test_subwords.py: 0.374 on the 1,397 MEN pairs in the vocabulary)
+    assert rho > 0.25  # trained vectors (test_subwords.py: 0.464 on the 1,397 MEN pairs in the vocabulary)
     assert ours.evaluate_word_analogies(ANALOGIES, 1000) == theirs.evaluate_word_analogies(ANALOGIES, 1000)
 
 

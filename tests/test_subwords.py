@@ -101,7 +101,7 @@ def test_a_word_outside_the_vocabulary_is_the_mean_of_its_ngram_rows(subword_run
     np.testing.assert_allclose(vectors.vector(word), expected, rtol=1e-5, atol=1e-6)
     table = result.model.input.weight.detach().numpy()
     np.testing.assert_array_equal(vectors.subwords.ngrams, table[len(vectors):])
-    # an unseen form finds its stem's words through their shared n-grams (measured: thinks 0.974, thinker 0.966)
+    # an unseen form finds its stem's words through their shared n-grams (measured: thinker 0.82, then knowest, thinks)
     assert "thinkest" not in vectors and any(w.startswith("think") for w, _ in vectors.most_similar("thinkest", 3))
 
 
@@ -110,8 +110,8 @@ def test_a_subword_model_covers_every_benchmark_pair(subword_run, random_baselin
     rows = evaluate(out, ["wordsim353", "simlex999", "men3k"], oov="subwords")
     assert [r["covered"] for r in rows] == [r["pairs"] for r in rows] == [353, 999, 3000]
     men = rows[2]
-    # all 3,000 MEN pairs (random vectors: about 0 +- 1/sqrt(3000) = 0.018; measured 0.246), and the 1,397 in the
-    # vocabulary, held to test_training.py's bar (measured 0.374; 0.378 without subwords)
+    # all 3,000 MEN pairs (random vectors: about 0 +- 1/sqrt(3000) = 0.018; measured 0.313), and the 1,397 in the
+    # vocabulary, held to test_training.py's bar (measured 0.464)
     mean, spread, covered = random_baseline(result.vocab.words)
     assert men["spearman"] > 0.15 and men["in_vocabulary"]["covered"] == covered == 1397
     assert men["in_vocabulary"]["spearman"] > max(0.25, mean + 5 * spread), men
