@@ -110,7 +110,7 @@ def test_a_torchrun_job_stopped_by_sigterm_resumes_to_the_vectors_of_the_uninter
 def test_compare_runs_each_head_under_torchrun_with_gradient_sync(tmp_path, cache_dir, small_corpus, random_baseline):
     out = str(tmp_path / "compare")
     proc = torchrun("--heads", "contrastive", "--out", out, "--no-analogy", "--sync", "gradients", "--holdout", "0",
-                    "--cache-dir", cache_dir, "--epochs", "1", "--lr", "0.02", command="compare")
+                    "--cache-dir", cache_dir, "--epochs", "1", "--max-words", "300000", "--lr", "0.04", command="compare")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.count("| contrastive |") == 2  # rank 0 prints the tables once
     run = json.load(open(os.path.join(out, "runs", "contrastive-seed0.json")))
@@ -120,4 +120,5 @@ def test_compare_runs_each_head_under_torchrun_with_gradient_sync(tmp_path, cach
     assert training["rank_parameter_spread"] == 0.0  # one update, applied on every rank
     mean, spread, covered = random_baseline(Vocabulary.from_corpus(small_corpus, 2, None).words)
     men = run["similarity"]["men3k"]
-    assert men["covered"] == covered and men["spearman"] > max(0.25, mean + 5 * spread), men  # it learns
+    # it learns (measured 0.36 after 300,000 words; 0.37 after the whole epoch at half the step)
+    assert men["covered"] == covered and men["spearman"] > max(0.25, mean + 5 * spread), men
