@@ -38,7 +38,7 @@ def torchrun(*args, command="train", settings=tuple(ARGS), **popen):
 
 
 def rho(vectors):
-    return {row["benchmark"]: row["spearman"] for row in evaluate(vectors, ["men3k"])}
+    return {row["benchmark"]: row["spearman"] for row in evaluate(vectors, ["men3k"], interval=False)}
 
 
 def finished_job(out, cache_dir, settings):

@@ -43,6 +43,7 @@ def test_evaluation_counts_out_of_vocabulary_pairs(tmp_path):
     (row,) = evaluate(vectors, [str(bench)])
     assert {k: row[k] for k in ("benchmark", "spearman", "pairs", "covered")} == {
         "benchmark": "b", "spearman": pytest.approx(1.0), "pairs": 4, "covered": 3}
+    assert evaluate(vectors, [str(bench)], interval=False) == [{**row, "spearman_ci95": None}]  # (no bootstrap)
 
 
 def test_spearman_pearson_and_bootstrap_interval_agree_with_scipy():

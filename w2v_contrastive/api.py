@@ -283,11 +283,12 @@ def _tokenizer_options(source: str | os.PathLike) -> TokenizerOptions:
 
 
 def evaluate(vectors: Vectors | str | os.PathLike, benchmarks: Iterable[str | os.PathLike] = DEFAULT_BENCHMARKS,
-             oov: str = "vocabulary") -> list[dict]:
+             oov: str = "vocabulary", interval: bool = True) -> list[dict]:
     """Spearman rho of ``vectors`` on each benchmark (a file path or a shipped name such as
-    ``"simlex999"``): a list of ``{"benchmark", "spearman", "pairs", "covered", ...}``. ``oov="subwords"``
-    also scores the pairs with words outside the vocabulary of a subword model (their n-grams' mean), and adds
-    the vocabulary pairs' own figures as ``"in_vocabulary"``."""
+    ``"simlex999"``): a list of ``{"benchmark", "spearman", "pairs", "covered", "spearman_ci95", ...}``.
+    ``oov="subwords"`` also scores the pairs with words outside the vocabulary of a subword model (their
+    n-grams' mean), and adds the vocabulary pairs' own figures as ``"in_vocabulary"``. ``interval=False``
+    skips the bootstrap of the 95% interval (most of the time; ``spearman_ci95`` is then None)."""
     if not isinstance(vectors, Vectors):
         vectors = load(vectors)
-    return [evaluate_similarity(vectors, load_similarity(b), oov) for b in benchmarks]
+    return [evaluate_similarity(vectors, load_similarity(b), oov, interval) for b in benchmarks]
