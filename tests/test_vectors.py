@@ -49,11 +49,16 @@ def test_evaluation_counts_out_of_vocabulary_pairs(tmp_path):
 def test_spearman_pearson_and_bootstrap_interval_agree_with_scipy():
     from scipy.stats import bootstrap, pearsonr, spearmanr
 
-    from w2v_contrastive.eval.similarity import spearman_bootstrap_ci
+    from w2v_contrastive.eval.similarity import resampled_spearman, spearman_bootstrap_ci
 
     rng = np.random.default_rng(5)
     human = rng.integers(0, 10, 300).astype(float)  # many ties, as in real benchmarks
     model = human + rng.normal(0, 4, 300)
+    # each resample's rho (computed from the copies of each pair, without sorting) is scipy's on the resample
+    picks = rng.integers(0, 300, (50, 300))
+    tied_model = np.round(model)  # (ties on both sides)
+    expected = [spearmanr(human[p], tied_model[p]).statistic for p in picks]
+    np.testing.assert_allclose(resampled_spearman(human, tied_model, picks), expected, rtol=0, atol=1e-12)
     low, high = spearman_bootstrap_ci(human, model)
     reference = bootstrap((human, model), lambda x, y: spearmanr(x, y).statistic, paired=True, vectorized=False,
                           n_resamples=1000, method="percentile", random_state=1).confidence_interval

@@ -15,18 +15,36 @@ BOOTSTRAP_RESAMPLES = 1000
 def spearman_bootstrap_ci(human: np.ndarray, model: np.ndarray, resamples: int = BOOTSTRAP_RESAMPLES,
                           seed: int = 0) -> tuple[float, float]:
     """Percentile 95% interval of Spearman's rho over ``resamples`` resamplings of the pairs with
-    replacement (Efron & Tibshirani 1993), all resamples ranked at once (average ranks for ties)."""
-    from scipy.stats import rankdata  # (scipy.stats takes a second to import: only when evaluating)
-
-    rng = np.random.default_rng(seed)
-    picks = rng.integers(0, len(human), (resamples, len(human)))
-    ranks = [rankdata(values[picks], axis=1) for values in (human, model)]
-    centred = [r - r.mean(axis=1, keepdims=True) for r in ranks]
-    numerator = (centred[0] * centred[1]).sum(axis=1)
-    denominator = np.sqrt((centred[0] ** 2).sum(axis=1) * (centred[1] ** 2).sum(axis=1))
-    rhos = numerator[denominator > 0] / denominator[denominator > 0]
-    low, high = np.percentile(rhos, [2.5, 97.5])
+    replacement (Efron & Tibshirani 1993); resamples whose ranks do not vary are left out."""
+    picks = np.random.default_rng(seed).integers(0, len(human), (resamples, len(human)))
+    low, high = np.percentile(resampled_spearman(human, model, picks), [2.5, 97.5])
     return float(low), float(high)
+
+
+def resampled_spearman(human: np.ndarray, model: np.ndarray, picks: np.ndarray) -> np.ndarray:
+    """Spearman's rho (average ranks for ties) of each resample ``human[picks[r]], model[picks[r]]``, without
+    sorting a resample: with c_i the copies of pair i in it, rho is the c-weighted Pearson correlation of the
+    pairs' ranks in the resample (:func:`_ranks_in_resamples`)."""
+    resamples, n = picks.shape
+    copies = np.bincount((picks + n * np.arange(resamples)[:, None]).ravel(), minlength=resamples * n)
+    copies = copies.reshape(resamples, n)
+    centred = []
+    for values in (human, model):
+        ranks = _ranks_in_resamples(values, copies)
+        centred.append(ranks - (copies * ranks).sum(axis=1, keepdims=True) / n)
+    numerator = (copies * centred[0] * centred[1]).sum(axis=1)
+    denominator = np.sqrt((copies * centred[0] ** 2).sum(axis=1) * (copies * centred[1] ** 2).sum(axis=1))
+    return numerator[denominator > 0] / denominator[denominator > 0]
+
+
+def _ranks_in_resamples(values: np.ndarray, copies: np.ndarray) -> np.ndarray:
+    """[R, n]: the average rank of pair i's value in resample r, from the copies C_g of each distinct value g
+    in it: (copies of smaller values) + (C_g + 1) / 2."""
+    _, group = np.unique(values, return_inverse=True)
+    order = np.argsort(group, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(group[order]) != 0])
+    per_group = np.add.reduceat(copies[:, order], starts, axis=1)
+    return (np.cumsum(per_group, axis=1) - (per_group - 1) / 2)[:, group]
 
 
 #: how pairs with a word outside the vocabulary are treated: left out, or (subword models) given the mean of
