@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from ..heads import score_batch
+from ..heads.base import candidate_scores
 from ..sampling.pairs import PairBatch, PairStream
 
 BATCH = 2048
@@ -87,7 +88,7 @@ def estimator_diagnostics(model, noise, centers: torch.Tensor, contexts: torch.T
         words, true = inputs[start:start + BATCH], targets[start:start + BATCH]
         drawn = noise.sample((true.shape[0], negatives), generator)
         u, v, b = model.lookup(words, torch.cat([true.unsqueeze(1), drawn], dim=1))
-        scores = (torch.bmm(v, u.unsqueeze(2)).squeeze(2) + b).float()
+        scores = (candidate_scores(v, u) + b).float()
         log_z = model.log_partition(u, softmax_chunk).float()
         if words.dim() > 1:  # CBOW: every example's input is its own
             log_z_parts.append(log_z)

@@ -213,6 +213,30 @@ def score_batch(model, noise, request: ScoreRequest, inputs: torch.Tensor, conte
     return score_rows(*rows, noise, request, inputs, contexts, noise_words, model, softmax_chunk)
 
 
+class _CandidateScores(torch.autograd.Function):
+    """s[b, k] = v[b, k] . u[b] with the backward written out: dL/dv[b, k] = g[b, k] u[b] (a broadcast
+    product) and dL/du[b] = sum_k g[b, k] v[b, k]. Autograd's backward of the same ``bmm`` forms dL/dv as a
+    batch of rank-one products, on the CPU 13x slower than the broadcast (the step of a [4,096, 6, 50] block:
+    3.3 -> 2.2 ms with the forward and dL/du, 2 cores)."""
+
+    @staticmethod
+    def forward(ctx, v: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(v, u)
+        return (v * u.unsqueeze(1)).sum(-1)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        v, u = ctx.saved_tensors
+        grad = grad.unsqueeze(2)
+        return grad * u.unsqueeze(1), (grad * v).sum(1)
+
+
+def candidate_scores(v: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """float[B, C]: each example's input vector u[b] (float[B, d]) against each of its C candidate rows v[b]
+    (float[B, C, d])."""
+    return _CandidateScores.apply(v, u)
+
+
 def draw_candidates(noise, request: ScoreRequest, contexts: torch.Tensor,
                     generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
     """(the output rows to look up, the noise words drawn): per-example negatives give a [B, 1 + K]
@@ -237,12 +261,12 @@ def score_rows(u: torch.Tensor, v: torch.Tensor, b: torch.Tensor, noise, request
     if request.tree_paths:
         tree = request.tree
         return Scores(positive=None, positive_log_q=noise.log_probs[contexts],
-                      path=(torch.bmm(v, u.unsqueeze(2)).squeeze(2) + b).float(), path_code=tree.codes[contexts],
+                      path=(candidate_scores(v, u) + b).float(), path_code=tree.codes[contexts],
                       path_mask=tree.mask[contexts])
     batch = contexts.shape[0]
     per_example = request.negatives and not request.shared_negatives
     if per_example:
-        candidate = (torch.bmm(v, u.unsqueeze(2)).squeeze(2) + b).float()
+        candidate = (candidate_scores(v, u) + b).float()
         positive, scores_negative = candidate[:, 0], candidate[:, 1:]
         v_true, b_true, v_noise = v[:, 0], b[:, 0], v[:, 1:]
         negative_log_q = noise.log_probs[noise_words]

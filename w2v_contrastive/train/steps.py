@@ -124,7 +124,7 @@ class RowStep:
         tables = [(model.input.weight, bag_rows(input_bags)), (model.output.weight, bag_rows(context_rows))]
         if model.bias is not None:
             tables.append((model.bias.weight, candidates))
-        rows = [table.detach()[words].requires_grad_() for table, words in tables]
+        rows = [gather(table.detach(), words).requires_grad_() for table, words in tables]
         b = rows[2].squeeze(-1) if model.bias is not None else torch.zeros(candidates.shape, device=targets.device)
         u, v = model.compose(rows[0], rows[1], input_bags, context_rows)
         losses = self.head(score_rows(u, v, b, self.noise, request, inputs, targets, noise_words))
@@ -137,8 +137,8 @@ class RowStep:
             entry[2].append(grad.reshape(words.numel(), -1))
         with torch.no_grad():
             for table, words, grad in by_table.values():
-                rows = torch.cat(words)
-                self.update(table, rows, torch.cat(grad), lr)
+                rows = torch.cat(words) if len(words) > 1 else words[0]  # (a table with one use: no copy)
+                self.update(table, rows, torch.cat(grad) if len(grad) > 1 else grad[0], lr)
                 if self.touched is not None:
                     self.touched.mark(table, rows)
         return loss.detach()
@@ -155,9 +155,9 @@ class RowStep:
 
 class RowSGD:
     """theta_r <- theta_r - lr g_r for every row r a step used (``index_add_``: a row's gradients add up).
-    On the CPU ``grads`` (the step's own copy) is scaled in place first, as ``index_add_`` with an
-    ``alpha`` takes a serial path there (2.7x slower on 2 cores for a batch of 4,096 pairs with 5 noise
-    words); a GPU scales as it adds, without a pass over the gradients."""
+    On the CPU ``grads`` (the step's own gradients, read by nothing else) is scaled in place first, as
+    ``index_add_`` with an ``alpha`` takes a serial path there (2.7x slower on 2 cores for a batch of 4,096
+    pairs with 5 noise words); a GPU scales as it adds, without a pass over the gradients."""
 
     def __call__(self, table: torch.Tensor, rows: torch.Tensor, grads: torch.Tensor, lr: float) -> None:
         flat = table.view(table.shape[0], -1)
@@ -225,12 +225,12 @@ class RowAdam:
         flat = table.view(table.shape[0], -1)
         exp_avg, exp_avg_sq = state["exp_avg"].view_as(flat), state["exp_avg_sq"].view_as(flat)
         rows, grad = self._summed(table, rows, grads)
-        m = exp_avg[rows].lerp_(grad, 1 - beta1)
-        v = exp_avg_sq[rows].lerp_(grad.square_(), 1 - beta2)
+        m = gather(exp_avg, rows).lerp_(grad, 1 - beta1)
+        v = gather(exp_avg_sq, rows).lerp_(grad.square_(), 1 - beta2)
         step_size = lr * (1 - beta2**step) ** 0.5 / (1 - beta1**step)
         exp_avg.index_copy_(0, rows, m)
         exp_avg_sq.index_copy_(0, rows, v)
-        flat.index_copy_(0, rows, flat[rows].sub_(m.div_(v.sqrt_().add_(eps)), alpha=step_size))
+        flat.index_copy_(0, rows, gather(flat, rows).sub_(m.div_(v.sqrt_().add_(eps)), alpha=step_size))
 
     def _summed(self, table: torch.Tensor, rows: torch.Tensor, grads: torch.Tensor):
         """(rows, g): each row's summed gradient g_r, once per distinct row or once per use (see the class)."""
@@ -238,6 +238,12 @@ class RowAdam:
             rows, use_to_row = torch.unique(rows, return_inverse=True)
             return rows, grads.new_zeros((rows.shape[0], grads.shape[1])).index_add_(0, use_to_row, grads)
         sums = self.sums[id(table)].view(table.shape[0], -1).index_add_(0, rows, grads)
-        grad = sums[rows]
+        grad = gather(sums, rows)
         sums.index_fill_(0, rows, 0.0)
         return rows, grad
+
+
+def gather(table: torch.Tensor, words: torch.Tensor) -> torch.Tensor:
+    """``table[words]`` (rows, any shape of ids) through ``index_select``: on the CPU 4.7x faster than advanced
+    indexing for a [4,096, 6] block of 50-wide rows on 2 cores."""
+    return table.index_select(0, words.reshape(-1)).view(*words.shape, *table.shape[1:])
