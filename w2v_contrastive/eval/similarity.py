@@ -21,6 +21,20 @@ def spearman_bootstrap_ci(human: np.ndarray, model: np.ndarray, resamples: int =
     return float(low), float(high)
 
 
+def spearman(human: np.ndarray, model: np.ndarray) -> float:
+    """Spearman's rho with average ranks for ties (scipy's ``spearmanr``, without importing scipy.stats, a
+    second of every evaluating process's start); NaN when either side is constant."""
+    rhos = resampled_spearman(human, model, np.arange(len(human))[None])
+    return float(rhos[0]) if len(rhos) else float("nan")
+
+
+def pearson_r(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson's r (scipy's ``pearsonr`` statistic); NaN when either side is constant."""
+    x, y = x - x.mean(), y - y.mean()
+    denominator = np.sqrt((x * x).sum() * (y * y).sum())
+    return float((x * y).sum() / denominator) if denominator > 0 else float("nan")
+
+
 def resampled_spearman(human: np.ndarray, model: np.ndarray, picks: np.ndarray) -> np.ndarray:
     """Spearman's rho (average ranks for ties) of each resample ``human[picks[r]], model[picks[r]]``, without
     sorting a resample: with c_i the copies of pair i in it, rho is the c-weighted Pearson correlation of the
@@ -89,11 +103,9 @@ def _correlations(vectors: Vectors, known: list[tuple[str, str, float]], interva
     rho = pearson = float("nan")
     ci95 = None
     if len(known) >= 3:
-        from scipy.stats import pearsonr, spearmanr
-
         cosines = pair_cosines(vectors, known)
         human = np.array([s for _, _, s in known], dtype=np.float64)
-        rho = float(spearmanr(human, cosines).statistic)
-        pearson = float(pearsonr(human, cosines).statistic)
+        rho = spearman(human, cosines)
+        pearson = pearson_r(human, cosines)
         ci95 = list(spearman_bootstrap_ci(human, cosines)) if interval else None
     return {"spearman": rho, "covered": len(known), "pearson": pearson, "spearman_ci95": ci95}
