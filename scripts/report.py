@@ -396,12 +396,16 @@ class Headline:
             run = record(path)
             (engine, ours), gensim = our_engine(run), run["summary"]["gensim"]
             ratios = ", ".join(f"{r:.2f}" for r in ours["process_ratios_vs_gensim"])
-            rows.append([f"{run['settings']['model']}, `{engine}`", rate(ours["words_per_second"]),
-                         rate(gensim["words_per_second"]), f"{ours['process_ratio_vs_gensim']:.2f} ({ratios})"])
+            subwords = run["settings"]["subwords"]
+            mode = f"{run['settings']['model']}{'' if subwords == '0' else f', subwords {subwords}'}, `{engine}`"
+            spread = f"{ours['process_seconds_max_over_min']:.2f} / {gensim['process_seconds_max_over_min']:.2f}"
+            rows.append([mode, rate(ours["words_per_second"]), rate(gensim["words_per_second"]),
+                         f"{ours['process_ratio_vs_gensim']:.2f} ({ratios})", spread])
             runs.append(run)
         first = runs[0]
         settings = first["settings"]
-        speed = [table(["", "words/s", "gensim words/s", "x gensim, whole process (each run)"], rows), "",
+        speed = [table(["", "words/s", "gensim words/s", "x gensim, whole process (each run)",
+                        "slowest / fastest run, ours / gensim's"], rows), "",
                  f"Medians of {first['repeats']} runs of each tool, alternating, each run a process timed from outside "
                  f"(the ratio: gensim's process time over ours); {os.path.basename(first['corpus'])}, "
                  f"{settings['epochs']} epochs, dim {settings['dim']}, {settings['threads']} threads, each tool's "
@@ -421,9 +425,8 @@ def compare_run(directory: str, **options) -> Comparison:
 
 
 HEADLINE = Headline("bench/tuned-baselines-gutenberg-mid/results.json",
-                    ["bench/speed-whole-process-ns-kernel-threads-2026-12-05.json",
-                     "bench/speed-whole-process-hs-kernel-threads-2026-12-05.json",
-                     "bench/speed-whole-process-cbow-2026-12-05.json"],
+                    ["bench/whole-process-ns.json", "bench/whole-process-hs.json", "bench/whole-process-cbow.json",
+                     "bench/whole-process-subwords.json"],
                     compare_run("bench/compare-four-heads", figure="headline.png"))
 
 PAGES = {
