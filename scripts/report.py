@@ -140,6 +140,12 @@ def our_engine(data: dict) -> tuple[str, dict]:
     return next((engine, row) for engine, row in data["summary"].items() if engine != "gensim")
 
 
+def bench_mode(settings: dict, engine: str) -> str:
+    """A ``scripts/bench.py`` record's mode: "model, engine", then its subwords unless it has none ("0")."""
+    subwords = str(settings.get("subwords", "0"))
+    return f"{settings.get('model', 'skipgram')}, {engine}" + ("" if subwords == "0" else f", subwords {subwords}")
+
+
 @dataclasses.dataclass
 class Parity:
     """Several ``scripts/bench.py`` records of one head against gensim, one row each: speed and quality side by side."""
@@ -153,8 +159,7 @@ class Parity:
             gensim = data["summary"]["gensim"]
             engine, ours = our_engine(data)
             settings = data["settings"]
-            what = f"{settings.get('model', 'skipgram')}, {engine}" + (
-                f", subwords {settings['subwords']}" if settings.get("subwords") else "")
+            what = bench_mode(settings, engine)
             lr = f"lr {settings['lr']}" if "lr" in settings else "each tool's default lr"
             ratios = ", ".join(f"{r:.2f}" for r in ours.get("ratios_vs_gensim", []))
             rows.append([what, f"gensim {data.get('gensim_loss', 'negative')}, input {data['gensim_input']}, {lr}",
@@ -396,8 +401,7 @@ class Headline:
             run = record(path)
             (engine, ours), gensim = our_engine(run), run["summary"]["gensim"]
             ratios = ", ".join(f"{r:.2f}" for r in ours["process_ratios_vs_gensim"])
-            subwords = run["settings"]["subwords"]
-            mode = f"{run['settings']['model']}{'' if subwords == '0' else f', subwords {subwords}'}, `{engine}`"
+            mode = bench_mode(run["settings"], f"`{engine}`")
             spread = f"{ours['process_seconds_max_over_min']:.2f} / {gensim['process_seconds_max_over_min']:.2f}"
             rows.append([mode, rate(ours["words_per_second"]), rate(gensim["words_per_second"]),
                          f"{ours['process_ratio_vs_gensim']:.2f} ({ratios})", spread])
