@@ -45,10 +45,9 @@ def random_baseline():
 #: the subword model of the tests: fastText's n-grams of 3-6 characters, 100,000 buckets (fastText's 2M would
 #: hold 800 MB), negative sampling on gutenberg-small, 4 epochs at 4x the subword default step (MEN 0.46 on the
 #: 1,397 pairs in the vocabulary, 0.31 on all 3,000, in 7 s; 10 epochs at the default 0.025: 0.37 and 0.25
-#: in 20 s). Deterministic (one
-#: slice, bit-identical vectors every session), because test_gensim_api.py compares our queries with gensim's on
-#: these vectors exactly, and on some Hogwild-trained sets two float32 cosines tie differently in the two libraries
-#: (a CI run failed on closer_than and on a restricted-vocabulary rho 1.3e-5 apart); 3 s more than two threads
+#: in 20 s). Deterministic (one slice, bit-identical vectors every session), because test_gensim_api.py compares
+#: our queries with gensim's on these vectors exactly, and on some Hogwild-trained sets two float32 cosines tie
+#: differently in the two libraries (a CI run failed on closer_than and on a restricted-vocabulary rho 1.3e-5 apart)
 SUBWORD_SETTINGS = dict(subwords="3-6", buckets=100_000, dim=50, sample=1e-3, epochs=4, lr=0.1, progress=False,
                         deterministic=True)
 

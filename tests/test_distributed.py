@@ -110,7 +110,8 @@ def test_a_torchrun_job_stopped_by_sigterm_resumes_to_the_vectors_of_the_uninter
 def test_compare_runs_each_head_under_torchrun_with_gradient_sync(tmp_path, cache_dir, small_corpus, random_baseline):
     out = str(tmp_path / "compare")
     proc = torchrun("--heads", "contrastive", "--out", out, "--no-analogy", "--sync", "gradients", "--holdout", "0",
-                    "--cache-dir", cache_dir, "--epochs", "1", "--max-words", "300000", "--lr", "0.04", command="compare")
+                    "--cache-dir", cache_dir, "--epochs", "1", "--max-words", "300000", "--lr", "0.04",
+                    command="compare")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.count("| contrastive |") == 2  # rank 0 prints the tables once
     run = json.load(open(os.path.join(out, "runs", "contrastive-seed0.json")))

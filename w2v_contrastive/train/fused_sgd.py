@@ -19,8 +19,9 @@ updates as in word2vec.c: the batch is cut into one contiguous slice of whole sp
 each slice is one call of the compiled kernel, which releases the GIL (``nogil``), from the trainer's
 thread or one of a pool's (plain threads, not numba's parallel runtime: a kernel without ``prange``
 compiles in about half the time, and the trainer decides which threads run). Every pair is scored
-with the current vectors, so a batch is only a unit of work: its size does not change the optimisation the way a summed-loss autograd step over stale scores does,
-and it can be large enough to amortise the per-batch cost of the pair stream and noise sampling.
+with the current vectors, so a batch is only a unit of work: its size does not change the optimisation
+the way a summed-loss autograd step over stale scores does, and it can be large enough to amortise the
+per-batch cost of the pair stream and noise sampling.
 With several threads the order of concurrent updates to one row is not fixed, so runs are
 reproducible bit for bit only with one slice of pairs (``serial=True``, the deterministic mode).
 

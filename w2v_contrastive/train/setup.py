@@ -184,8 +184,8 @@ def default_lr(config: TrainConfig, head: Head, optimizer: str, budget_words: fl
     (the default) and a known budget (``plan`` passes one for the compiled kernels' steps only), a skip-gram head
     trained by SGD as it is by default (no subwords: the rule was measured without them) takes max(classic step,
     its share, :data:`BUDGET_RULE_HEADS`, of :func:`budget_step` of the budget). Ranks that step
-    ``rank_lr_factor`` x lr (--sync average) keep that per-pair step within the rule's largest, BUDGET_STEP: on gutenberg-small (5 epochs) 2 ranks at 2 x 0.16 reached MEN 0.19
-    where one process at 0.16 reached 0.46."""
+    ``rank_lr_factor`` x lr (--sync average) keep that per-pair step within the rule's largest, BUDGET_STEP:
+    on gutenberg-small (5 epochs) 2 ranks at 2 x 0.16 reached MEN 0.19 where one process at 0.16 reached 0.46."""
     if config.lr is not None:
         return config.lr, "--lr"
     classic = head.default_lr[optimizer]
