@@ -31,6 +31,7 @@ import torch
 
 from ..errors import W2VError
 from .base import Head, RowLoss, Scores, ScoreRequest, register
+from .compiled_exp import compiled_exp_neg
 
 
 @register("infonce")
@@ -85,7 +86,9 @@ def categorical_row_loss():
     dL/ds_k = (softmax(f)_k - [k = 0]) / tau. ``settings``: (tau, 1 with the log Q correction else 0)."""
     from numba import njit
 
-    @njit(fastmath=True)
+    exp_neg = compiled_exp_neg()
+
+    @njit(fastmath=True, error_model="numpy")
     def row_loss(scores, log_q, hit, grad, settings):
         temperature, logq_correction = settings[0], settings[1] != 0.0
         for k in range(scores.shape[0]):
@@ -97,7 +100,7 @@ def categorical_row_loss():
         positive_logit = grad[0]
         norm = 0.0
         for k in range(scores.shape[0]):
-            grad[k] = 0.0 if hit[k] else math.exp(grad[k] - top)
+            grad[k] = 0.0 if hit[k] else exp_neg(top - grad[k])
             norm += grad[k]
         for k in range(scores.shape[0]):
             grad[k] = (grad[k] / norm - (1.0 if k == 0 else 0.0)) / temperature

@@ -22,10 +22,12 @@ from __future__ import annotations
 import functools
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from .base import Head, RowLoss, Scores, ScoreRequest, register
+from .compiled_exp import compiled_exp_neg
 
 
 @register("nce")
@@ -69,24 +71,29 @@ def logistic_row_loss():
     softplus(-logit_0) + sum_{k>0} softplus(logit_k), with dL/dlogit = sigma(logit) - [k = 0]. With
     ``labels_from_hits`` the label of candidate k is 1 - hit[k] instead of [k = 0] (the hierarchical
     softmax, whose hit[k] is the branch d_k taken at node k of the path). ``settings``: of
-    :func:`logistic_row_settings`."""
+    :func:`logistic_row_settings`. In float32 and without branches on the data, so the loop vectorises."""
     from numba import njit
 
-    @njit(fastmath=True)
+    exp_neg = compiled_exp_neg()
+
+    @njit(fastmath=True, error_model="numpy")
     def row_loss(scores, log_q, hit, grad, settings):
-        log_k, subtract_log_kq, labels_from_hits = settings[0], settings[1] != 0.0, settings[2] != 0.0
-        total, product = 0.0, 1.0
-        for k in range(scores.shape[0]):
-            logit = scores[k] - (log_k + log_q[k] if subtract_log_kq else 0.0)
-            label = not hit[k] if labels_from_hits else k == 0
-            z = logit if label else -logit  # the loss term is softplus(-z) = -log sigma(z) = max(-z, 0) + log(1 + e)
-            e = math.exp(-abs(z))  # one exp for both, stable for any z
-            total += max(-z, 0.0)
-            product *= 1.0 + e  # sum_k log(1 + e_k) as one log of the product (each factor is at most 2)
-            if product > 1e300:
-                total, product = total + math.log(product), 1.0
-            sigma_minus_z = e / (1.0 + e) if z >= 0 else 1.0 / (1.0 + e)
-            grad[k] = -sigma_minus_z if label else sigma_minus_z
-        return total + math.log(product)
+        log_k, subtract_log_kq, labels_from_hits = np.float32(settings[0]), settings[1] != 0.0, settings[2] != 0.0
+        one, zero = np.float32(1.0), np.float32(0.0)
+        total = 0.0
+        for start in range(0, scores.shape[0], 1000):  # (1 + e) <= 2: a product of 1,000 factors stays finite
+            hinge, product = zero, 1.0
+            for k in range(start, min(start + 1000, scores.shape[0])):
+                logit = scores[k] - (log_k + log_q[k]) if subtract_log_kq else scores[k]
+                label = np.float32(1 - np.int32(hit[k])) if labels_from_hits else np.float32(k == 0)
+                sign = np.float32(2.0) * label - one  # (arithmetic, not a branch per candidate)
+                z = sign * logit  # the loss term is softplus(-z) = -log sigma(z) = max(-z, 0) + log(1 + e)
+                e = exp_neg(abs(z))  # one exp for both, stable for any z
+                r = one / (one + e)
+                grad[k] = -sign * (e * r if z >= zero else r)  # dL/dlogit = -sign sigma(-z)
+                hinge += max(-z, zero)
+                product *= 1.0 + e  # sum_k log(1 + e_k) as one log of the product
+            total += hinge + math.log(product)
+        return total
 
     return row_loss

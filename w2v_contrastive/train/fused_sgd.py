@@ -90,7 +90,7 @@ def _compile_step(row_loss):
 
     draw = compiled_noise_draw()
 
-    @njit(fastmath=True, nogil=True)
+    @njit(fastmath=True, nogil=True, error_model="numpy")  # (numpy's: no zero-divisor checks in the loops)
     def fused_step(word_table, input_rows, context_table, bias, log_q_table, accept, alias, tree_nodes, tree_codes,
                    tree_lengths, row_settings, inputs, targets, negatives, share_window, span, seed, lr, part,
                    n_slices):
@@ -122,7 +122,8 @@ def _compile_step(row_loss):
                     if row < 0:
                         break
                     present += 1
-                    h += word_table[row]
+                    for d in range(dim):
+                        h[d] += word_table[row, d]
             if present == 0:
                 continue
             if present > 1:
@@ -141,40 +142,37 @@ def _compile_step(row_loss):
                     hit[k] = candidates[k] == target
                 for k in range(n_candidates):
                     log_q[k] = log_q_table[candidates[k]]
-            for k in range(n_candidates):
-                v = context_table[candidates[k]]
+            for k in range(n_candidates):  # (rows indexed in place, not through per-row views)
+                x = candidates[k]
                 s = np.float32(0.0)
                 for d in range(dim):
-                    s += h[d] * v[d]
+                    s += h[d] * context_table[x, d]
                 if bias.shape[0]:
-                    s += bias[candidates[k]]
+                    s += bias[x]
                 scores[k] = s
             total += row_loss(scores[:n_candidates], log_q[:n_candidates], hit[:n_candidates],
                               grad[:n_candidates], row_settings)
             h_step[:] = 0.0
             for k in range(n_candidates):  # first from the rows as they are, then update them
-                g = lr * grad[k]
-                v = context_table[candidates[k]]
+                g, x = lr * grad[k], candidates[k]
                 for d in range(dim):
-                    h_step[d] += g * v[d]
+                    h_step[d] += g * context_table[x, d]
             for k in range(n_candidates):
-                g = lr * grad[k]
+                g, x = lr * grad[k], candidates[k]
                 if g == 0.0:
                     continue
-                v = context_table[candidates[k]]
                 for d in range(dim):
-                    v[d] -= g * h[d]
+                    context_table[x, d] -= g * h[d]
                 if bias.shape[0]:
-                    bias[candidates[k]] -= g
+                    bias[x] -= g
             for r in range(bag):  # every input row takes the whole step (word2vec's CBOW update)
                 word = inputs[b, r]  # (-1: absent)
                 for j in range(n_rows if word >= 0 else 0):
                     row = input_rows[word, j] if subwords else word
                     if row < 0:
                         break
-                    u = word_table[row]
                     for d in range(dim):
-                        u[d] -= h_step[d]
+                        word_table[row, d] -= h_step[d]
         return total
 
     return cache_on_disk(fused_step)
