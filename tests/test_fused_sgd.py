@@ -31,13 +31,16 @@ def test_the_sampled_heads_have_a_fused_row_and_softmax_does_not():
     assert not fused_kernel_fits(build_head("nce", TrainConfig(shared_negatives=True)), cpu, "sgd", tied=False)
 
 
+@pytest.mark.parametrize("k,spread", [(6, 4.0), (2500, 0.5)], ids=["6-candidates", "2500-candidates"])
 @pytest.mark.parametrize("name,settings", FUSED_HEADS, ids=[f"{n}{i}" for i, (n, _) in enumerate(FUSED_HEADS)])
-def test_row_loss_and_gradient_match_forward_and_autograd(name, settings):
-    head = build_head(name, TrainConfig(negatives=6, **settings))
+def test_row_loss_and_gradient_match_forward_and_autograd(name, settings, k, spread):
+    """Rows of 6 candidates with large |s|, and long rows of scores near 0 (a logistic row's product of its
+    2,500 factors 1 + e^-|z| near 2 would overflow a float64)."""
+    head = build_head(name, TrainConfig(negatives=k, **settings))
     row_loss, settings = head.fused_row_loss(), np.array(head.fused_row_settings(), dtype=np.float64)
     g = torch.Generator().manual_seed(3)
-    batch, k = 5, 6
-    scores = (torch.randn(batch, 1 + k, generator=g) * 4).requires_grad_()  # includes large |s|
+    batch = 5
+    scores = (torch.randn(batch, 1 + k, generator=g) * spread).requires_grad_()
     log_q = torch.log(torch.rand(batch, 1 + k, generator=g) * 0.05 + 1e-6)
     hits = torch.zeros(batch, k, dtype=torch.bool)
     hits[1, 2] = hits[3, 0] = hits[3, 5] = True

@@ -80,20 +80,19 @@ def logistic_row_loss():
     def row_loss(scores, log_q, hit, grad, settings):
         log_k, subtract_log_kq, labels_from_hits = np.float32(settings[0]), settings[1] != 0.0, settings[2] != 0.0
         one, zero = np.float32(1.0), np.float32(0.0)
-        total = 0.0
-        for start in range(0, scores.shape[0], 1000):  # (1 + e) <= 2: a product of 1,000 factors stays finite
-            hinge, product = zero, 1.0
-            for k in range(start, min(start + 1000, scores.shape[0])):
-                logit = scores[k] - (log_k + log_q[k]) if subtract_log_kq else scores[k]
-                label = np.float32(1 - np.int32(hit[k])) if labels_from_hits else np.float32(k == 0)
-                sign = np.float32(2.0) * label - one  # (arithmetic, not a branch per candidate)
-                z = sign * logit  # the loss term is softplus(-z) = -log sigma(z) = max(-z, 0) + log(1 + e)
-                e = exp_neg(abs(z))  # one exp for both, stable for any z
-                r = one / (one + e)
-                grad[k] = -sign * (e * r if z >= zero else r)  # dL/dlogit = -sign sigma(-z)
-                hinge += max(-z, zero)
-                product *= 1.0 + e  # sum_k log(1 + e_k) as one log of the product
-            total += hinge + math.log(product)
-        return total
+        hinge, product, log_product = zero, 1.0, 0.0
+        for k in range(scores.shape[0]):
+            logit = scores[k] - (log_k + log_q[k]) if subtract_log_kq else scores[k]
+            label = np.float32(1 - np.int32(hit[k])) if labels_from_hits else np.float32(k == 0)
+            sign = np.float32(2.0) * label - one  # (arithmetic, not a branch per candidate)
+            z = sign * logit  # the loss term is softplus(-z) = -log sigma(z) = max(-z, 0) + log(1 + e)
+            e = exp_neg(abs(z))  # one exp for both, stable for any z
+            r = one / (one + e)
+            grad[k] = -sign * (e * r if z >= zero else r)  # dL/dlogit = -sign sigma(-z)
+            hinge += max(-z, zero)
+            product *= 1.0 + e  # sum_k log(1 + e_k) as logs of products of 1,000 factors (each at most 2)
+            if k % 1000 == 999:
+                log_product, product = log_product + math.log(product), 1.0
+        return hinge + log_product + math.log(product)
 
     return row_loss
