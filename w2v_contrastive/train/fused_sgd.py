@@ -53,6 +53,9 @@ from ..model import SkipGram
 from ..sampling.noise import NoiseDistribution
 from .kernel_cache import cache_on_disk
 
+#: the kernel asks for the rows of the example this many ahead of the one it trains (on captured gutenberg-mid
+#: batches, one thread: 2 ahead saved 4% of negative-sampling's time, 5% of the hierarchical softmax's, 9% of CBOW's)
+PREFETCH_AHEAD = 2
 #: examples per span: windows of shared negatives end at multiples of it (and each program of the GPU kernel
 #: trains one span), so a window's negatives do not depend on how the batch is cut between threads or programs
 WINDOW_SPAN = 64
@@ -82,6 +85,40 @@ def compiled_noise_draw():
 
 
 @functools.lru_cache(maxsize=None)
+def compiled_prefetch_row():
+    """``prefetch_row(table, row)``: ask the CPU to bring a row of a 2-d table into its caches (LLVM's
+    ``prefetch`` hint, for a write, on every 64-byte line of the row) and go on without waiting (numba)."""
+    from llvmlite import ir
+    from numba import njit, types
+    from numba.core import cgutils
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def prefetch(typing_context, table, row, column):
+        def codegen(context, builder, signature, arguments):
+            array = context.make_array(signature.args[0])(context, builder, arguments[0])
+            address = cgutils.get_item_pointer(context, builder, signature.args[0], array, arguments[1:],
+                                               wraparound=False)
+            byte_pointer = ir.IntType(8).as_pointer()
+            int32 = ir.IntType(32)
+            hint = builder.module.declare_intrinsic("llvm.prefetch", [byte_pointer], ir.FunctionType(
+                ir.VoidType(), [byte_pointer, int32, int32, int32]))  # (address, write, locality, data cache)
+            builder.call(hint, [builder.bitcast(address, byte_pointer), ir.Constant(int32, 1), ir.Constant(int32, 3),
+                                ir.Constant(int32, 1)])
+            return context.get_dummy_value()
+
+        return types.void(table, types.intp, types.intp), codegen
+
+    @njit(inline="always")
+    def prefetch_row(table, row):
+        for column in range(0, table.shape[1], 16):  # (16 float32s: a cache line)
+            prefetch(table, row, column)
+        prefetch(table, row, table.shape[1] - 1)  # (a row need not start on a line)
+
+    return prefetch_row
+
+
+@functools.lru_cache(maxsize=None)
 def _compile_step(row_loss):
     """The kernel around one head's compiled ``row_loss``, one per row loss and process whatever the head's
     options (``row_settings`` is an argument): trains slice ``part`` of ``n_slices`` of the batch (whole spans
@@ -89,6 +126,7 @@ def _compile_step(row_loss):
     from numba import njit
 
     draw = compiled_noise_draw()
+    prefetch_row = compiled_prefetch_row()
 
     @njit(fastmath=True, nogil=True, error_model="numpy")  # (numpy's: no zero-divisor checks in the loops)
     def fused_step(word_table, input_rows, context_table, bias, log_q_table, accept, alias, tree_nodes, tree_codes,
@@ -109,7 +147,18 @@ def _compile_step(row_loss):
         h = np.empty(dim, dtype=np.float32)
         h_step = np.empty(dim, dtype=np.float32)
         total = 0.0
-        for b in range(part * n_spans // n_slices * span, min((part + 1) * n_spans // n_slices * span, n_examples)):
+        end = min((part + 1) * n_spans // n_slices * span, n_examples)
+        for b in range(part * n_spans // n_slices * span, end):
+            ahead = b + PREFETCH_AHEAD  # its rows that are least likely to be in cache: its input words' and target's
+            for r in range(bag if ahead < end else 0):
+                word = inputs[ahead, r]
+                for j in range(n_rows if word >= 0 else 0):
+                    row = input_rows[word, j] if subwords else word
+                    if row < 0:
+                        break
+                    prefetch_row(word_table, row)
+            if ahead < end and not tree_lengths.shape[0]:
+                prefetch_row(context_table, targets[ahead])
             if not share_window or b % span == 0 or inputs[b, 0] != inputs[b - 1, 0]:  # a new window
                 for k in range(1, negatives + 1):
                     noise[k] = draw(accept, alias, seed, b * negatives + k - 1)
