@@ -138,7 +138,7 @@ PLANTED = [
      "Expected a 'cuda' device type for generator but found 'cpu'"),
     ("the alias table left on the CPU", _alias_table_on_the_cpu, RuntimeError, "indices should be either on cpu"),
     ("the keep probabilities left on the CPU", _keep_probabilities_on_the_cpu, RuntimeError,
-     "indices should be either on cpu"),
+     "Expected all tensors to be on the same device"),
     ("bool() of a CUDA tensor in the update", _bool_in_the_update, HostSync, "torch.bool"),
     (".item() of the loss", _item_in_the_loss_accounting, HostSync, "value read"),
     ("a blocking copy of the loss to the host", _loss_copied_to_the_host, HostSync, "blocking copy"),

@@ -232,16 +232,17 @@ class PairStream:
         start, stop = int(self.corpus.line_starts[first_line]), int(self.corpus.line_starts[end_line])
         n = stop - start
         ids = self._ids(start, stop)
-        line = torch.searchsorted(self.line_starts[first_line : end_line + 1], torch.arange(start, stop, device=device),
-                                  right=True, out_int32=True) - 1
-        keep = self.keep[ids]
+        bounds = self.line_starts[first_line : end_line + 1]
+        line = torch.repeat_interleave(torch.arange(end_line - first_line, device=device, dtype=torch.int32),
+                                       bounds.diff(), output_size=n)  # each token's line, from the chunk's first
+        keep = self.keep.index_select(0, ids)  # (index_select: advanced indexing's gathers are several times slower)
         if self.skip_lines is not None:
             keep = keep.masked_fill(self.skip_lines[line + first_line], 0.0)
         kept = torch.rand(n, device=device, generator=generator) < keep
         # the kept tokens, compacted; the slots after them point at a padding token on no line (-1)
         source = select(kept, n, self.fixed_shapes)
-        kept_ids = torch.cat([ids, ids.new_zeros(1)])[source].long()
-        kept_line = torch.cat([line, line.new_full((1,), -1)])[source]
+        kept_ids = torch.cat([ids, ids.new_zeros(1)]).index_select(0, source).long()
+        kept_line = torch.cat([line, line.new_full((1,), -1)]).index_select(0, source)
         slots, width = kept_ids.shape[0], 2 * window
         reach = torch.randint(1, window + 1, (slots,), device=device, generator=generator, dtype=torch.int32)
         # valid[j, t]: slots t and t + offset_j hold kept tokens of one line within t's dynamic window b_t
@@ -252,24 +253,27 @@ class PairStream:
             centre, context = (slice(0, slots - reach_j), slice(reach_j, slots)) if offset > 0 else \
                 (slice(reach_j, slots), slice(0, slots - reach_j))
             valid[j, centre] = (kept_line[centre] == kept_line[context]) & on_line[centre] & (reach[centre] >= reach_j)
-        valid = valid.T  # [slots, width]: a slot's proposals side by side
+        valid = valid.T.contiguous()  # [slots, width]: a slot's proposals side by side
         if self.windows:  # CBOW: the slots with a context in a random order, each with its window
             order = torch.randperm(slots, device=device, generator=generator, dtype=torch.int32)
-            has_context = valid.any(1)[order]  # (one flag per slot, permuted; not the permuted [slots, width] block)
-            slot = order[select(has_context, 0, self.fixed_shapes)]
+            has_context = valid.any(1).index_select(0, order)  # (one flag per slot, permuted; not the [slots, width] block)
+            slot = order.index_select(0, select(has_context, 0, self.fixed_shapes))
             around = (slot.unsqueeze(1) + self.offsets).clamp_(0, max(slots - 1, 0))
-            window = torch.where(valid[slot], kept_ids[around], -1)
-            return ChunkPairs(epoch, chunk, kept_ids[slot], window, HostValue(has_context.sum()), float(n), rng_state)
+            window = kept_ids.index_select(0, around.view(-1)).view(around.shape)
+            window.masked_fill_(~valid.index_select(0, slot), -1)
+            return ChunkPairs(epoch, chunk, kept_ids.index_select(0, slot), window, HostValue(has_context.sum()),
+                              float(n), rng_state)
         if self.order == "centre":  # the slots in a random order, each slot's pairs together
             order = torch.randperm(slots, device=device, generator=generator, dtype=torch.int32)
-            chosen = select(valid[order].view(-1), 0, self.fixed_shapes)
-            slot, j = order[chosen.div(width, rounding_mode="floor")], chosen.remainder(width)
+            chosen = select(valid.index_select(0, order).view(-1), 0, self.fixed_shapes)
+            slot, j = order.index_select(0, chosen.div(width, rounding_mode="floor")), chosen.remainder(width)
         else:
             proposal = torch.randperm(slots * width, device=device, generator=generator, dtype=torch.int32)
-            chosen = proposal[select(valid.reshape(-1)[proposal], 0, self.fixed_shapes)]
+            chosen = proposal.index_select(0, select(valid.view(-1).index_select(0, proposal), 0, self.fixed_shapes))
             slot, j = chosen.div(width, rounding_mode="floor"), chosen.remainder(width)
-        centers = kept_ids[slot]
-        contexts = kept_ids[(slot + self.offsets[j]).clamp_(0, max(slots - 1, 0))]  # (padding pairs may step outside)
+        centers = kept_ids.index_select(0, slot)
+        context = (slot + self.offsets.index_select(0, j)).clamp_(0, max(slots - 1, 0))  # (padding may step outside)
+        contexts = kept_ids.index_select(0, context)
         return ChunkPairs(epoch, chunk, centers, contexts, HostValue(valid.sum()), float(n), rng_state)
 
     def batches(self, epochs: int, start: StreamPosition | None = None) -> Iterator[PairBatch]:
