@@ -256,7 +256,7 @@ class PairStream:
         valid = valid.T.contiguous()  # [slots, width]: a slot's proposals side by side
         if self.windows:  # CBOW: the slots with a context in a random order, each with its window
             order = torch.randperm(slots, device=device, generator=generator, dtype=torch.int32)
-            has_context = valid.any(1).index_select(0, order)  # (one flag per slot, permuted; not the [slots, width] block)
+            has_context = valid.any(1).index_select(0, order)  # (a flag per slot, permuted: not the [slots, width])
             slot = order.index_select(0, select(has_context, 0, self.fixed_shapes))
             around = (slot.unsqueeze(1) + self.offsets).clamp_(0, max(slots - 1, 0))
             window = kept_ids.index_select(0, around.view(-1)).view(around.shape)

@@ -21,7 +21,9 @@ thread or one of a pool's (plain threads, not numba's parallel runtime: a kernel
 compiles in about half the time, and the trainer decides which threads run). Every pair is scored
 with the current vectors, so a batch is only a unit of work: its size does not change the optimisation
 the way a summed-loss autograd step over stale scores does, and it can be large enough to amortise the
-per-batch cost of the pair stream and noise sampling.
+per-batch cost of the pair stream and noise sampling. The batch's examples come in a random order, so their rows
+are rarely in cache: the kernel asks for the input and target rows of the example :data:`PREFETCH_AHEAD` ahead
+while it trains the current one.
 With several threads the order of concurrent updates to one row is not fixed, so runs are
 reproducible bit for bit only with one slice of pairs (``serial=True``, the deterministic mode).
 
