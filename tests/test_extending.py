@@ -61,7 +61,7 @@ def test_the_example_head_passes_what_every_head_passes(example):
         assert all(np.allclose(g, e, rtol=1e-3, atol=1e-4) for g, e in zip(grads, expected_grads))
     loss, gradient, head, negatives = collapsed(NAME, COLLAPSED)
     assert np.allclose(loss, negatives * head.margin) and gradient > 1e-3  # every noise word ties with c
-    fused_row_matches_autograd(NAME, {})
+    fused_row_matches_autograd(NAME, {}, k=6, spread=4.0)
 
 
 def test_the_example_head_trains_from_the_cli_and_records_its_options(example, small_corpus, random_baseline, tmp_path,
