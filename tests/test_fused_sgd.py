@@ -10,7 +10,7 @@ from w2v_contrastive.heads import Scores, build_head, score_batch
 from w2v_contrastive.model import SkipGram
 from w2v_contrastive.sampling.noise import NoiseDistribution
 from w2v_contrastive.subwords import Subwords
-from w2v_contrastive.train.fused_sgd import FusedSkipGramSGD, compiled_noise_draw
+from w2v_contrastive.train.fused_sgd import WINDOW_SPAN, FusedSkipGramSGD, compiled_noise_draw
 from w2v_contrastive.train.setup import fused_kernel_fits
 
 #: every registered head with a compiled row loss (so a new one is covered), plus variants of their options
@@ -133,3 +133,34 @@ def _copy(generator: torch.Generator) -> torch.Generator:
     copy = torch.Generator()
     copy.set_state(generator.get_state())
     return copy
+
+
+def test_threads_each_update_their_own_copy_of_the_trees_top_nodes_and_the_step_sums_their_changes():
+    """Two slices whose input words differ, on a tree small enough that every inner node is a top node: the
+    input rows end as each slice alone leaves them, the node rows as the start plus both slices' changes."""
+    vocab, dim, lr = 12, 8, 0.1
+    counts = np.arange(vocab, 0, -1) * 10
+    head = build_head("hierarchical-softmax", TrainConfig())
+    head.use_vocabulary(counts)
+    noise = NoiseDistribution(counts, 0.75)
+    torch.manual_seed(0)
+    start = SkipGram(vocab, dim)
+    torch.nn.init.normal_(start.output.weight, std=0.3)
+    g = torch.Generator().manual_seed(5)
+    halves = [torch.randint(0, 6, (WINDOW_SPAN,), generator=g), torch.randint(6, vocab, (WINDOW_SPAN,), generator=g)]
+    targets = torch.randint(0, vocab, (2 * WINDOW_SPAN,), generator=g)  # (their paths overlap at the top)
+
+    def trained(inputs, targets, threads):
+        model = SkipGram(vocab, dim)
+        model.load_state_dict(start.state_dict())
+        FusedSkipGramSGD(model, head, noise, threads=threads).step(inputs, targets, lr, torch.Generator())
+        return model
+
+    both = trained(torch.cat(halves), targets, threads=2)
+    alone = [trained(halves[i], targets[i * WINDOW_SPAN:(i + 1) * WINDOW_SPAN], threads=1) for i in (0, 1)]
+    assert FusedSkipGramSGD(both, head, noise, threads=2).top_start == 0  # (every node is one of the top ones)
+    expected_input = torch.cat([alone[0].input.weight[:6], alone[1].input.weight[6:]])
+    torch.testing.assert_close(both.input.weight, expected_input, rtol=1e-5, atol=1e-6)
+    changes = sum(model.output.weight - start.output.weight for model in alone)
+    torch.testing.assert_close(both.output.weight, start.output.weight + changes, rtol=1e-5, atol=1e-6)
+    assert (changes.abs().sum(1) > 0).sum() >= 4  # (several nodes moved)

@@ -25,7 +25,10 @@ per-batch cost of the pair stream and noise sampling. The batch's examples come 
 are rarely in cache: the kernel asks for the input and target rows of the example :data:`PREFETCH_AHEAD` ahead
 while it trains the current one.
 With several threads the order of concurrent updates to one row is not fixed, so runs are
-reproducible bit for bit only with one slice of pairs (``serial=True``, the deterministic mode).
+reproducible bit for bit only with one slice of pairs (``serial=True``, the deterministic mode). One exception to
+the shared rows: the hierarchical softmax's :data:`TOP_NODES` inner nodes nearest the root lie on nearly every
+pair's path, so each thread updates its own copy of them during a step, and the step adds every thread's change
+to the table when the threads are done (shared, their cache lines would pass between the cores at every pair).
 
 The noise words come from :class:`~w2v_contrastive.sampling.noise.NoiseDistribution`'s alias
 tables with the uniform draws made by a counter-based generator: draw j of a step is
@@ -58,6 +61,11 @@ from .kernel_cache import cache_on_disk
 #: the kernel asks for the rows of the example this many ahead of the one it trains (on captured gutenberg-mid
 #: batches, one thread: 2 ahead saved 4% of negative-sampling's time, 5% of the hierarchical softmax's, 9% of CBOW's)
 PREFETCH_AHEAD = 2
+#: the hierarchical softmax's inner nodes nearest the root (the last rows of its table: the root is made last) that
+#: each thread updates in its own copy during a step: every pair's path starts at the root, so with the rows shared
+#: two cores would trade its cache lines at every pair. On captured gutenberg-mid batches, two threads, the shared
+#: rows cost 900-960 ns/pair where the copies took 345-372 (one thread: about 650), as the host placed the cores
+TOP_NODES = 256
 #: examples per span: windows of shared negatives end at multiples of it (and each program of the GPU kernel
 #: trains one span), so a window's negatives do not depend on how the batch is cut between threads or programs
 WINDOW_SPAN = 64
@@ -133,7 +141,7 @@ def _compile_step(row_loss):
     @njit(fastmath=True, nogil=True, error_model="numpy")  # (numpy's: no zero-divisor checks in the loops)
     def fused_step(word_table, input_rows, context_table, bias, log_q_table, accept, alias, tree_nodes, tree_codes,
                    tree_lengths, row_settings, inputs, targets, negatives, share_window, span, seed, lr, part,
-                   n_slices):
+                   n_slices, top_start, top_rows):
         n_examples, bag = inputs.shape
         n_spans = (n_examples + span - 1) // span
         dim = context_table.shape[1]
@@ -195,9 +203,10 @@ def _compile_step(row_loss):
                     log_q[k] = log_q_table[candidates[k]]
             for k in range(n_candidates):  # (rows indexed in place, not through per-row views)
                 x = candidates[k]
+                table, row = (top_rows, x - top_start) if x >= top_start else (context_table, x)
                 s = np.float32(0.0)
                 for d in range(dim):
-                    s += h[d] * context_table[x, d]
+                    s += h[d] * table[row, d]
                 if bias.shape[0]:
                     s += bias[x]
                 scores[k] = s
@@ -206,14 +215,16 @@ def _compile_step(row_loss):
             h_step[:] = 0.0
             for k in range(n_candidates):  # first from the rows as they are, then update them
                 g, x = lr * grad[k], candidates[k]
+                table, row = (top_rows, x - top_start) if x >= top_start else (context_table, x)
                 for d in range(dim):
-                    h_step[d] += g * context_table[x, d]
+                    h_step[d] += g * table[row, d]
             for k in range(n_candidates):
                 g, x = lr * grad[k], candidates[k]
                 if g == 0.0:
                     continue
+                table, row = (top_rows, x - top_start) if x >= top_start else (context_table, x)
                 for d in range(dim):
-                    context_table[x, d] -= g * h[d]
+                    table[row, d] -= g * h[d]
                 if bias.shape[0]:
                     bias[x] -= g
             for r in range(bag):  # every input row takes the whole step (word2vec's CBOW update)
@@ -261,6 +272,11 @@ class FusedSkipGramSGD:
         tree = head.request.tree
         self.tree = ((tree.nodes.numpy(), tree.codes.numpy(), tree.lengths.numpy()) if head.request.tree_paths else
                      (np.zeros((0, 0), dtype=np.int64), np.zeros((0, 0), dtype=np.bool_), np.zeros(0, dtype=np.int64)))
+        #: rows from here on are each slice's own copy during a step (the tree's top nodes, when several slices
+        #: share the tables and no bias): their changes are summed into the table when the step ends
+        private = head.request.tree_paths and self.slices > 1 and not self.bias.shape[0]
+        self.top_start = max(0, self.context_table.shape[0] - TOP_NODES) if private else self.context_table.shape[0]
+        self.top_rows = [np.empty_like(self.context_table[self.top_start:]) for _ in range(self.slices)]
         empty = torch.zeros(0, dtype=torch.int64)
         self.step(empty, empty, 0.0, torch.Generator())  # compile now (a few seconds), not inside the timed training loop
 
@@ -273,6 +289,13 @@ class FusedSkipGramSGD:
         arguments = (self.word_table, self.input_rows, self.context_table, self.bias, self.log_q, self.accept,
                      self.alias, *self.tree, self.row_settings, bags, targets.numpy(), self.negatives,
                      self.share_window, self.span, seed, np.float32(lr))
-        others = [self.helpers.submit(self.kernel, *arguments, part, self.slices) for part in range(1, self.slices)]
-        total = self.kernel(*arguments, 0, self.slices)
-        return total + sum(other.result() for other in others)
+        shared_top = self.context_table[self.top_start:]
+        for rows in self.top_rows:
+            rows[...] = shared_top
+        others = [self.helpers.submit(self.kernel, *arguments, part, self.slices, self.top_start, self.top_rows[part])
+                  for part in range(1, self.slices)]
+        total = self.kernel(*arguments, 0, self.slices, self.top_start, self.top_rows[0])
+        total += sum(other.result() for other in others)
+        if self.top_start < self.context_table.shape[0]:  # each slice's change to the top rows, summed
+            shared_top[...] = sum(self.top_rows) - (len(self.top_rows) - 1) * shared_top
+        return total
