@@ -1,0 +1,129 @@
+"""The fused CPU kernel alone, replaying batches captured from a real run: nanoseconds per pair.
+
+    python scripts/bench_fused_kernel.py --corpus data/gutenberg-mid.txt.xz --head negative-sampling --repeats 9
+    python scripts/bench_fused_kernel.py --head hierarchical-softmax
+    python scripts/bench_fused_kernel.py --set '{"model": "cbow"}'
+
+A run trains with bench.py's settings (dim 100, window 5, K 5, sample 1e-4, 5 epochs; ``--set`` overrides them as
+JSON) on one thread until its step ``--skip``, so the vectors are past their random start, keeps the next
+``--steps`` calls of the compiled kernel (their batches, noise seeds and steps), and stops. It then replays those
+calls ``--repeats`` times, the tables reset to their captured values before each replay, alternating one thread
+(the batch as one slice) with ``--threads`` (the trainer's slices, Hogwild, on the trainer's pool). Each replay's
+wall time over its pairs is one figure: the kernel's own speed, without the pair stream, start-up or evaluation,
+and steady enough to compare two versions of the kernel (run the script in each one's checkout, alternating).
+The spread of the repeats, and the CPU seconds per wall second of the threaded replays, show the machine's noise:
+two threads that share the tables' rows cost more when the cores exchange cache lines slowly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from benchlib import DEFAULT_CORPUS, provenance, write_json  # noqa: E402
+
+SETTINGS = {"dim": 100, "window": 5, "negatives": 5, "sample": 1e-4, "epochs": 5}
+
+
+class Captured(Exception):
+    """Raised inside the run once the steps to replay are kept."""
+
+
+def capture(corpus_path: str, head: str, settings: dict, skip: int, steps: int, cache_dir: str | None):
+    """The run's trainer and the arguments of its kernel steps skip + 1 .. skip + steps (``FusedSkipGramSGD.run``'s)."""
+    import w2v_contrastive as w2v
+    from w2v_contrastive.train.trainer import Trainer
+
+    corpus = w2v.prepare_corpus(corpus_path, cache_dir=cache_dir)
+    config = w2v.make_config(head, progress=False, **{**SETTINGS, **settings, "threads": 1})
+    trainer = Trainer(config, corpus, w2v.Vocabulary.from_corpus(corpus, config.min_count, config.max_vocab))
+    if trainer.setup.step != "fused":
+        raise SystemExit(f"the {head} run takes the {trainer.setup.step} step, not the fused kernel")
+    fused, calls, kept = trainer.step.kernel, [0], []
+    run = fused.run
+
+    def keep(arguments):
+        calls[0] += 1
+        if calls[0] > skip:  # (the batch, arguments 11 and 12, is copied; the tables are the run's own)
+            kept.append((*arguments[:11], arguments[11].copy(), arguments[12].copy(), *arguments[13:]))
+            if len(kept) == steps:
+                raise Captured
+        return run(arguments)
+
+    fused.run = keep
+    try:
+        trainer.fit()
+    except Captured:
+        pass
+    if len(kept) < steps:
+        raise SystemExit(f"the run made {calls[0]} kernel steps, fewer than --skip {skip} + --steps {steps}")
+    return trainer, kept
+
+
+def replay(fused, calls: list[tuple]) -> tuple[float, float]:
+    """Wall and CPU seconds of one pass of ``fused`` (a FusedSkipGramSGD on some threads) over ``calls``."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    for arguments in calls:
+        fused.run(arguments)
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def measure(args: argparse.Namespace, settings: dict) -> dict:
+    from w2v_contrastive.train.fused_sgd import FusedSkipGramSGD
+
+    trainer, calls = capture(args.corpus, args.head, settings, args.skip, args.steps, args.cache_dir)
+    kernels = {threads: FusedSkipGramSGD(trainer.model, trainer.head, trainer.noise, threads)
+               for threads in (1, args.threads)}
+    tables = [kernels[1].word_table, kernels[1].context_table, kernels[1].bias]
+    captured = [table.copy() for table in tables]
+    pairs = sum(int(arguments[11].shape[0]) for arguments in calls)
+    figures = {threads: [] for threads in kernels}
+    for _ in range(args.repeats):
+        for threads, fused in kernels.items():
+            for table, values in zip(tables, captured):
+                table[...] = values
+            figures[threads].append(replay(fused, calls))
+    result = {"head": args.head, "settings": {**SETTINGS, **settings}, "skip": args.skip, "steps": args.steps,
+              "pairs": pairs, "threads": {}}
+    for threads, runs in figures.items():
+        per_pair = [round(wall * 1e9 / pairs, 1) for wall, _ in runs]
+        result["threads"][str(threads)] = {"ns_per_pair": per_pair, "median_ns_per_pair": statistics.median(per_pair),
+                                          "min_ns_per_pair": min(per_pair),
+                                          "cpu_per_wall": [round(cpu / wall, 2) for wall, cpu in runs]}
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", default=DEFAULT_CORPUS)
+    parser.add_argument("--head", default="negative-sampling")
+    parser.add_argument("--set", default="{}", help="settings over bench.py's, as JSON")
+    parser.add_argument("--skip", type=int, default=120, help="kernel calls to train through before the captured ones")
+    parser.add_argument("--steps", type=int, default=30, help="kernel calls to capture and replay")
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--threads", type=int, default=2, help="threads of the threaded replays")
+    parser.add_argument("--cache-dir", default=None)
+    parser.add_argument("--out", default=f"bench/fused-kernel-{datetime.date.today()}.json")
+    args = parser.parse_args()
+    try:
+        settings = json.loads(args.set)
+    except json.JSONDecodeError as error:
+        parser.error(f"--set: not JSON ({error})")
+    if args.threads < 2:
+        parser.error("--threads: the threaded replays need at least 2")
+    report = {**provenance(), "corpus": os.path.abspath(args.corpus), "runs": [measure(args, settings)]}
+    write_json(args.out, report)
+    for threads, figures in report["runs"][0]["threads"].items():
+        print(f"{args.head}, {threads} thread(s): median {figures['median_ns_per_pair']} ns/pair, "
+              f"min {figures['min_ns_per_pair']}, CPU/wall {statistics.median(figures['cpu_per_wall'])}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
