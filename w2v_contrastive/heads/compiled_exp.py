@@ -1,6 +1,6 @@
-"""e^-a in float32 for the compiled row losses, as straight-line arithmetic that a loop over a row can vectorise.
+"""e^-a in float32 for the compiled row losses, as straight-line arithmetic inlined into their loops.
 
-A call of libm's ``exp`` per candidate keeps the compiler from vectorising a row loss's loop; this one is a
+libm's ``exp`` is a call per candidate that the compiler can neither inline nor vectorise; this one is a
 handful of multiply-adds (Cody & Waite 1980's range reduction, then a polynomial):
 
     a = n ln 2 - r,  n = round(a / ln 2),  |r| <= ln 2 / 2       (the reduction in float64: exact enough)

@@ -71,7 +71,8 @@ def logistic_row_loss():
     softplus(-logit_0) + sum_{k>0} softplus(logit_k), with dL/dlogit = sigma(logit) - [k = 0]. With
     ``labels_from_hits`` the label of candidate k is 1 - hit[k] instead of [k = 0] (the hierarchical
     softmax, whose hit[k] is the branch d_k taken at node k of the path). ``settings``: of
-    :func:`logistic_row_settings`. In float32 and without branches on the data, so the loop vectorises."""
+    :func:`logistic_row_settings`. In float32, the label's sign as arithmetic and the exp inlined: no branch on
+    the data and no library call per candidate."""
     from numba import njit
 
     exp_neg = compiled_exp_neg()

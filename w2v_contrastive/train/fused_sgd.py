@@ -64,7 +64,8 @@ PREFETCH_AHEAD = 2
 #: the hierarchical softmax's inner nodes nearest the root (the last rows of its table: the root is made last) that
 #: each thread updates in its own copy during a step: every pair's path starts at the root, so with the rows shared
 #: two cores would trade its cache lines at every pair. On captured gutenberg-mid batches, two threads, the shared
-#: rows cost 900-960 ns/pair where the copies took 345-372 (one thread: about 650), as the host placed the cores
+#: rows cost 900-960 ns/pair where the copies took 345-372 (one thread: about 650) while the host made passing lines
+#: between the cores slow, and 365 against 320-329 while it made it fast
 TOP_NODES = 256
 #: examples per span: windows of shared negatives end at multiples of it (and each program of the GPU kernel
 #: trains one span), so a window's negatives do not depend on how the batch is cut between threads or programs
