@@ -113,8 +113,8 @@ class TrainConfig:
                                        "1 MB of scores on a CPU, to stay in cache; 8,192 rows on a GPU)")
     chunk_tokens: int = option(1 << 20, cli=False)  # corpus tokens the pair stream turns into pairs at once
     pair_order: str = option("centre", "the random order of the pairs: centre tokens shuffled, each with its pairs "
-                             "together (word2vec's order; the softmax computes log Z once per centre word), or the "
-                             "pairs themselves shuffled", OPTIMISATION, choices=PAIR_ORDERS)
+                             "together (grouped as word2vec groups them; the softmax computes log Z once per centre "
+                             "word), or the pairs themselves shuffled", OPTIMISATION, choices=PAIR_ORDERS)
     max_words: int | None = option(None, "stop after this many corpus tokens", OPTIMISATION)
     #: fraction of the lines (documents) held out of training for the estimator diagnostics
     #: (eval/estimators.py); the same lines for every run on a corpus

@@ -15,7 +15,7 @@ chunk into batches, and that count is copied to pinned host memory while the pre
 the stream prepares chunk k + 1 before it hands out the first batch of chunk k. (On a CPU the
 compactions return exact sizes, as the host has every value at no cost.)
 
-The order (``order``): "centre" (the default, word2vec's own) shuffles the centre tokens and keeps
+The order (``order``): "centre" (the default) shuffles the centre tokens and keeps
 each token's pairs together, so a batch of B pairs holds about B / 6 centre tokens at window 5 and
 what depends on the centre word alone (the softmax's log Z(w)) is computed once for all of them;
 "pair" shuffles the pairs themselves. Either way every head trained with one seed gets the same
@@ -79,7 +79,7 @@ class StreamPosition:
     chunk_rng_state: torch.Tensor | None = field(default=None, repr=False)
 
 
-#: "centre": shuffle the centre tokens, each with its pairs together (word2vec's order); "pair": shuffle pairs
+#: "centre": shuffle the centre tokens, each with its pairs together (as word2vec groups them); "pair": shuffle pairs
 PAIR_ORDERS = ("centre", "pair")
 #: the held-out documents depend on this fixed seed only, so every run on a corpus holds out the same ones
 HOLDOUT_SEED = 20161205
