@@ -36,7 +36,8 @@ class Captured(Exception):
 
 
 def capture(corpus_path: str, head: str, settings: dict, skip: int, steps: int, cache_dir: str | None):
-    """The run's trainer and the arguments of its kernel steps skip + 1 .. skip + steps (``FusedSkipGramSGD.run``'s)."""
+    """The run's trainer and its kernel steps skip + 1 .. skip + steps: each step's (inputs, targets, lr, state of
+    the noise generator before it), so a replay draws the same noise words."""
     import w2v_contrastive as w2v
     from w2v_contrastive.train.trainer import Trainer
 
@@ -46,17 +47,17 @@ def capture(corpus_path: str, head: str, settings: dict, skip: int, steps: int, 
     if trainer.setup.step != "fused":
         raise SystemExit(f"the {head} run takes the {trainer.setup.step} step, not the fused kernel")
     fused, calls, kept = trainer.step.kernel, [0], []
-    run = fused.run
+    step = fused.step
 
-    def keep(arguments):
+    def keep(inputs, targets, lr, generator):
         calls[0] += 1
-        if calls[0] > skip:  # (the batch, arguments 11 and 12, is copied; the tables are the run's own)
-            kept.append((*arguments[:11], arguments[11].copy(), arguments[12].copy(), *arguments[13:]))
+        if calls[0] > skip:  # (the batch is copied: the stream may reuse its buffers)
+            kept.append((inputs.clone(), targets.clone(), lr, generator.get_state()))
             if len(kept) == steps:
                 raise Captured
-        return run(arguments)
+        return step(inputs, targets, lr, generator)
 
-    fused.run = keep
+    fused.step = keep
     try:
         trainer.fit()
     except Captured:
@@ -68,9 +69,13 @@ def capture(corpus_path: str, head: str, settings: dict, skip: int, steps: int, 
 
 def replay(fused, calls: list[tuple]) -> tuple[float, float]:
     """Wall and CPU seconds of one pass of ``fused`` (a FusedSkipGramSGD on some threads) over ``calls``."""
+    import torch
+
+    generator = torch.Generator()
     wall, cpu = time.perf_counter(), time.process_time()
-    for arguments in calls:
-        fused.run(arguments)
+    for inputs, targets, lr, state in calls:
+        generator.set_state(state)
+        fused.step(inputs, targets, lr, generator)
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
@@ -82,7 +87,7 @@ def measure(args: argparse.Namespace, settings: dict) -> dict:
                for threads in (1, args.threads)}
     tables = [kernels[1].word_table, kernels[1].context_table, kernels[1].bias]
     captured = [table.copy() for table in tables]
-    pairs = sum(int(arguments[11].shape[0]) for arguments in calls)
+    pairs = sum(int(targets.shape[0]) for _, targets, _, _ in calls)
     figures = {threads: [] for threads in kernels}
     for _ in range(args.repeats):
         for threads, fused in kernels.items():
@@ -93,7 +98,8 @@ def measure(args: argparse.Namespace, settings: dict) -> dict:
               "pairs": pairs, "threads": {}}
     for threads, runs in figures.items():
         per_pair = [round(wall * 1e9 / pairs, 1) for wall, _ in runs]
-        result["threads"][str(threads)] = {"ns_per_pair": per_pair, "median_ns_per_pair": statistics.median(per_pair),
+        result["threads"][str(threads)] = {"ns_per_pair": per_pair,
+                                          "median_ns_per_pair": round(statistics.median(per_pair), 1),
                                           "min_ns_per_pair": min(per_pair),
                                           "cpu_per_wall": [round(cpu / wall, 2) for wall, cpu in runs]}
     return result
@@ -121,7 +127,7 @@ def main() -> int:
     write_json(args.out, report)
     for threads, figures in report["runs"][0]["threads"].items():
         print(f"{args.head}, {threads} thread(s): median {figures['median_ns_per_pair']} ns/pair, "
-              f"min {figures['min_ns_per_pair']}, CPU/wall {statistics.median(figures['cpu_per_wall'])}")
+              f"min {figures['min_ns_per_pair']}, CPU/wall {statistics.median(figures['cpu_per_wall']):.2f}")
     return 0
 
 

@@ -290,11 +290,6 @@ class FusedSkipGramSGD:
         arguments = (self.word_table, self.input_rows, self.context_table, self.bias, self.log_q, self.accept,
                      self.alias, *self.tree, self.row_settings, bags, targets.numpy(), self.negatives,
                      self.share_window, self.span, seed, np.float32(lr))
-        return self.run(arguments)
-
-    def run(self, arguments: tuple) -> float:
-        """One step of the kernel with ``arguments`` (all but the slice and top-row ones) on this object's slices
-        and threads, the top rows copied and summed back; the summed loss."""
         shared_top = self.context_table[self.top_start:]
         for rows in self.top_rows:
             rows[...] = shared_top
