@@ -23,7 +23,7 @@ with the current vectors, so a batch is only a unit of work: its size does not c
 the way a summed-loss autograd step over stale scores does, and it can be large enough to amortise the
 per-batch cost of the pair stream and noise sampling. The batch's examples come in a random order, so their rows
 are rarely in cache: the kernel asks for the input and target rows of the example :data:`PREFETCH_AHEAD` ahead
-while it trains the current one.
+while it trains the current one, and the tables lie on 2 MB pages (:mod:`.huge_pages`).
 With several threads the order of concurrent updates to one row is not fixed, so runs are
 reproducible bit for bit only with one slice of pairs (``serial=True``, the deterministic mode). One exception to
 the shared rows: the hierarchical softmax's :data:`TOP_NODES` inner nodes nearest the root lie on nearly every
@@ -56,6 +56,7 @@ import torch
 from ..heads.base import Head
 from ..model import SkipGram
 from ..sampling.noise import NoiseDistribution
+from .huge_pages import move_to_huge_pages
 from .kernel_cache import cache_on_disk
 
 #: the kernel asks for the rows of the example this many ahead of the one it trains (on captured gutenberg-mid
@@ -260,6 +261,7 @@ class FusedSkipGramSGD:
         self.negatives = head.request.negatives
         self.share_window, self.span = share_window, span
         self.noise = noise
+        move_to_huge_pages(model)  # (the kernel reads the tables' rows at random)
         self.word_table = model.input.weight.detach().numpy()
         #: each word's input rows (its own, then its n-grams'); empty without subwords (a word's row is its id)
         self.input_rows = (model.subwords.numpy() if model.subwords is not None
