@@ -10,7 +10,7 @@ from w2v_contrastive.heads import Scores, build_head, score_batch
 from w2v_contrastive.model import SkipGram
 from w2v_contrastive.sampling.noise import NoiseDistribution
 from w2v_contrastive.subwords import Subwords
-from w2v_contrastive.train.fused_sgd import WINDOW_SPAN, FusedSkipGramSGD, compiled_noise_draw
+from w2v_contrastive.train.fused_sgd import WINDOW_SPAN, FusedSkipGramSGD, compiled_noise_draw, mean_shift
 from w2v_contrastive.train.setup import fused_kernel_fits
 
 #: every registered head with a compiled row loss (so a new one is covered), plus variants of their options
@@ -164,3 +164,42 @@ def test_threads_each_update_their_own_copy_of_the_trees_top_nodes_and_the_step_
     changes = sum(model.output.weight - start.output.weight for model in alone)
     torch.testing.assert_close(both.output.weight, start.output.weight + changes, rtol=1e-5, atol=1e-6)
     assert (changes.abs().sum(1) > 0).sum() >= 4  # (several nodes moved)
+
+
+def test_mean_shift_counts_a_row_that_occurs_twice_among_a_words_rows():
+    """The mean of rows (0, 5, 5) moves by (1 + 2^2) / 3 per unit step of each row; of distinct rows, by 1."""
+    rows = np.array([[0, 5, 5, -1], [1, 6, 7, 8], [2, -1, -1, -1]])
+    np.testing.assert_allclose(mean_shift(rows), [5 / 3, 1.0, 1.0])
+    assert mean_shift(np.zeros((0, 0), dtype=np.int64)).shape == (0,)
+
+
+def test_a_run_of_one_input_words_examples_trains_as_its_examples_one_by_one():
+    """Subwords, skip-gram: runs of examples with one input word (a centre token's pairs) read the word's rows once
+    and write their summed step once; the tables end as one example per step leaves them (the hierarchical
+    softmax: no noise draws, so both see the same candidates), words whose n-grams repeat a row included."""
+    vocab, dim, lr = 40, 16, 0.2
+    counts = np.arange(vocab, 0, -1) * 10
+    words = ["banana", "anana", "papaya", "cocoa"] + [f"w{i}" for i in range(vocab - 4)]
+    units = Subwords(2, 4, 30)  # (few buckets: n-grams share rows)
+    input_rows = torch.from_numpy(units.input_rows(words))
+    head = build_head("hierarchical-softmax", TrainConfig())
+    head.use_vocabulary(counts)
+    noise = NoiseDistribution(counts, 0.75)
+    torch.manual_seed(0)
+    start = SkipGram(vocab, dim, subwords=input_rows, buckets=units.buckets)
+    torch.nn.init.normal_(start.output.weight, std=0.3)
+    torch.nn.init.normal_(start.input.weight, std=0.3)
+    models = [SkipGram(vocab, dim, subwords=input_rows, buckets=units.buckets) for _ in range(2)]
+    kernels = []
+    for model in models:
+        model.load_state_dict(start.state_dict())
+        kernels.append(FusedSkipGramSGD(model, head, noise, threads=1))
+    assert (kernels[0].mean_shift[:4] > 1).sum() >= 2  # ("banana", "anana": a row twice)
+    inputs = torch.tensor([0] * 6 + [1] * 4 + [5, 0, 0, 2, 2, 2, 3])
+    targets = torch.randint(0, vocab, inputs.shape, generator=torch.Generator().manual_seed(3))
+    kernels[0].step(inputs, targets, lr, torch.Generator())
+    for b in range(inputs.shape[0]):
+        kernels[1].step(inputs[b:b + 1], targets[b:b + 1], lr, torch.Generator())
+    for (key, ours), theirs in zip(models[0].state_dict().items(), models[1].state_dict().values()):
+        torch.testing.assert_close(ours, theirs, rtol=1e-5, atol=1e-6, msg=key)
+    assert float((models[0].input.weight - start.input.weight).detach().abs().max()) > 0.05  # (the rows did move)

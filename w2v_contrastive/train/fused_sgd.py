@@ -24,7 +24,13 @@ the way a summed-loss autograd step over stale scores does, and it can be large 
 per-batch cost of the pair stream and noise sampling. The batch's examples come in a random order, so their rows
 are rarely in cache: the kernel asks for the input and target rows of the example :data:`PREFETCH_AHEAD` ahead
 while it trains the current one, and the tables lie on 2 MB pages (:mod:`.huge_pages`).
-With several threads the order of concurrent updates to one row is not fixed, so runs are
+With subwords a skip-gram input word has many rows (its own and its n-grams', 17 per token on gutenberg-mid at 3-6
+characters) and the stream keeps a centre token's pairs together, so a *run* of examples with one input word reads
+its rows once, at the run's start, and writes them once, at its end, each row taking the run's summed step; between,
+h follows its rows exactly, h = h_start - c sum h_step (c = sum_r m_r^2 / sum_r m_r, m_r the times row r occurs
+among the word's rows: :func:`mean_shift`), so on one thread the tables end as with a write per example, up to float
+rounding (on captured gutenberg-mid batches, one thread: 1,167-1,255 -> 967-975 ns/pair with subwords 3-6).
+With several threads the order of concurrent updates to one row is not fixed, so training is
 reproducible bit for bit only with one slice of pairs (``serial=True``, the deterministic mode). One exception to
 the shared rows: the hierarchical softmax's :data:`TOP_NODES` inner nodes nearest the root lie on nearly every
 pair's path, so each thread updates its own copy of them during a step, and the step adds every thread's change
@@ -141,14 +147,15 @@ def _compile_step(row_loss):
     prefetch_row = compiled_prefetch_row()
 
     @njit(fastmath=True, nogil=True, error_model="numpy")  # (numpy's: no zero-divisor checks in the loops)
-    def fused_step(word_table, input_rows, context_table, bias, log_q_table, accept, alias, tree_nodes, tree_codes,
-                   tree_lengths, row_settings, inputs, targets, negatives, share_window, span, seed, lr, part,
-                   n_slices, top_start, top_rows):
+    def fused_step(word_table, input_rows, mean_shift, context_table, bias, log_q_table, accept, alias, tree_nodes,
+                   tree_codes, tree_lengths, row_settings, inputs, targets, negatives, share_window, span, seed, lr,
+                   part, n_slices, top_start, top_rows):
         n_examples, bag = inputs.shape
         n_spans = (n_examples + span - 1) // span
         dim = context_table.shape[1]
         subwords = input_rows.shape[0] > 0  # (without subwords a word's one row is its id)
         n_rows = input_rows.shape[1] if subwords else 1
+        runs = subwords and bag == 1  # (a run of examples with one input word reads and writes its rows once)
         width = max(negatives + 1, tree_nodes.shape[1])
         candidates = np.empty(width, dtype=np.int64)
         noise = np.empty(width, dtype=np.int64)  # the current window's noise words
@@ -158,11 +165,13 @@ def _compile_step(row_loss):
         hit = np.zeros(width, dtype=np.bool_)
         h = np.empty(dim, dtype=np.float32)
         h_step = np.empty(dim, dtype=np.float32)
+        run_start = np.empty(dim, dtype=np.float32)  # h at the start of the current run
         total = 0.0
-        end = min((part + 1) * n_spans // n_slices * span, n_examples)
-        for b in range(part * n_spans // n_slices * span, end):
+        start, end = part * n_spans // n_slices * span, min((part + 1) * n_spans // n_slices * span, n_examples)
+        for b in range(start, end):
             ahead = b + PREFETCH_AHEAD  # its rows that are least likely to be in cache: its input words' and target's
-            for r in range(bag if ahead < end else 0):
+            ahead_runs_on = runs and ahead < end and inputs[ahead, 0] == inputs[ahead - 1, 0]
+            for r in range(bag if ahead < end and not ahead_runs_on else 0):
                 word = inputs[ahead, r]
                 for j in range(n_rows if word >= 0 else 0):
                     row = input_rows[word, j] if subwords else word
@@ -174,21 +183,29 @@ def _compile_step(row_loss):
             if not share_window or b % span == 0 or inputs[b, 0] != inputs[b - 1, 0]:  # a new window
                 for k in range(1, negatives + 1):
                     noise[k] = draw(accept, alias, seed, b * negatives + k - 1)
-            present = 0  # h = the mean of the input words' rows (each word's own, then its n-grams')
-            h[:] = 0.0
-            for r in range(bag):
-                word = inputs[b, r]  # (-1: absent)
-                for j in range(n_rows if word >= 0 else 0):
-                    row = input_rows[word, j] if subwords else word
-                    if row < 0:
-                        break
-                    present += 1
-                    for d in range(dim):
-                        h[d] += word_table[row, d]
-            if present == 0:
-                continue
-            if present > 1:
-                h *= np.float32(1.0 / present)
+            if runs and b > start and inputs[b, 0] == inputs[b - 1, 0] >= 0:  # the run goes on, h_step sums its steps
+                shift = mean_shift[inputs[b, 0]]  # h: the mean of the word's rows after them, read from none
+                for d in range(dim):
+                    h[d] = run_start[d] - shift * h_step[d]
+            else:
+                present = 0  # h = the mean of the input words' rows (each word's own, then its n-grams')
+                h[:] = 0.0
+                for r in range(bag):
+                    word = inputs[b, r]  # (-1: absent)
+                    for j in range(n_rows if word >= 0 else 0):
+                        row = input_rows[word, j] if subwords else word
+                        if row < 0:
+                            break
+                        present += 1
+                        for d in range(dim):
+                            h[d] += word_table[row, d]
+                if present == 0:
+                    continue
+                if present > 1:
+                    h *= np.float32(1.0 / present)
+                if runs:
+                    run_start[:] = h
+                h_step[:] = 0.0
             target = targets[b]
             if tree_lengths.shape[0]:  # the target's path through the tree, and its branches
                 n_candidates = tree_lengths[target]
@@ -214,7 +231,6 @@ def _compile_step(row_loss):
                 scores[k] = s
             total += row_loss(scores[:n_candidates], log_q[:n_candidates], hit[:n_candidates],
                               grad[:n_candidates], row_settings)
-            h_step[:] = 0.0
             for k in range(n_candidates):  # first from the rows as they are, then update them
                 g, x = lr * grad[k], candidates[k]
                 table, row = (top_rows, x - top_start) if x >= top_start else (context_table, x)
@@ -229,6 +245,8 @@ def _compile_step(row_loss):
                     table[row, d] -= g * h[d]
                 if bias.shape[0]:
                     bias[x] -= g
+            if runs and b + 1 < end and inputs[b + 1, 0] == inputs[b, 0]:
+                continue  # (the run goes on: its rows take its summed step when it ends)
             for r in range(bag):  # every input row takes the whole step (word2vec's CBOW update)
                 word = inputs[b, r]  # (-1: absent)
                 for j in range(n_rows if word >= 0 else 0):
@@ -240,6 +258,19 @@ def _compile_step(row_loss):
         return total
 
     return cache_on_disk(fused_step)
+
+
+def mean_shift(input_rows: np.ndarray) -> np.ndarray:
+    """float32[V]: for each word with input rows ``input_rows[w]`` (-1 padded), how far the mean of its rows moves
+    when each of its rows takes a step of 1, sum_r m_r^2 / sum_r m_r (m_r: how often row r occurs among the
+    word's rows, so 1 unless an n-gram occurs twice in the word, as "ana" in "banana")."""
+    words, slots = np.nonzero(input_rows >= 0)
+    rows = input_rows[words, slots]
+    width = int(rows.max(initial=0)) + 1
+    pairs, repeats = np.unique(words * width + rows, return_counts=True)
+    squares = np.bincount(pairs // width, weights=repeats.astype(np.float64) ** 2, minlength=input_rows.shape[0])
+    present = np.maximum((input_rows >= 0).sum(axis=1), 1)
+    return (squares / present).astype(np.float32)
 
 
 @functools.lru_cache(maxsize=None)
@@ -266,6 +297,8 @@ class FusedSkipGramSGD:
         #: each word's input rows (its own, then its n-grams'); empty without subwords (a word's row is its id)
         self.input_rows = (model.subwords.numpy() if model.subwords is not None
                            else np.zeros((0, 0), dtype=np.int64))
+        #: how far each word's mean input moves per unit step of its rows (1 unless a row occurs twice among them)
+        self.mean_shift = mean_shift(self.input_rows)
         self.context_table = model.output.weight.detach().numpy()
         self.bias = (model.bias.weight.detach().numpy().reshape(-1) if model.bias is not None
                      else np.zeros(0, dtype=np.float32))
@@ -289,8 +322,8 @@ class FusedSkipGramSGD:
         return the summed loss. inputs: int64[B] words, or int64[B, R] bags (-1 padded); targets: int64[B]."""
         seed = np.uint64(step_seed(generator).item())
         bags = (inputs if inputs.dim() > 1 else inputs.unsqueeze(1)).numpy()
-        arguments = (self.word_table, self.input_rows, self.context_table, self.bias, self.log_q, self.accept,
-                     self.alias, *self.tree, self.row_settings, bags, targets.numpy(), self.negatives,
+        arguments = (self.word_table, self.input_rows, self.mean_shift, self.context_table, self.bias, self.log_q,
+                     self.accept, self.alias, *self.tree, self.row_settings, bags, targets.numpy(), self.negatives,
                      self.share_window, self.span, seed, np.float32(lr))
         shared_top = self.context_table[self.top_start:]
         for rows in self.top_rows:
