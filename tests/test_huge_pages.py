@@ -1,4 +1,5 @@
-"""A model's large tables move onto memory advised for 2 MB pages, values and parameter objects kept."""
+"""A model's large tables lie in memory advised for 2 MB pages, initialised as word2vec does, and the fused kernel
+trains them in place."""
 
 import re
 
@@ -6,14 +7,13 @@ import numpy as np
 import pytest
 import torch
 
-from w2v_contrastive import TrainConfig
+from w2v_contrastive import TrainConfig, huge_pages
 from w2v_contrastive.heads import build_head
 from w2v_contrastive.model import SkipGram
 from w2v_contrastive.sampling.noise import NoiseDistribution
 from w2v_contrastive.train.fused_sgd import FusedSkipGramSGD
-from w2v_contrastive.train.huge_pages import HUGE_PAGE, huge_pages_available, move_to_huge_pages
 
-needs_huge_pages = pytest.mark.skipif(not huge_pages_available(), reason="no transparent huge pages here")
+needs_huge_pages = pytest.mark.skipif(not huge_pages.huge_pages_available(), reason="no transparent huge pages here")
 
 
 def advised_for_huge_pages(address: int) -> bool:
@@ -30,23 +30,19 @@ def advised_for_huge_pages(address: int) -> bool:
 
 
 @needs_huge_pages
-def test_tables_of_2_mb_or_more_move_and_keep_their_values_and_parameters():
-    torch.manual_seed(0)
-    model = SkipGram(20_000, 50, output_bias=True)  # (4 MB tables, an 80 KB bias)
-    parameters = list(model.parameters())
-    values = [p.detach().clone() for p in parameters]
-    bias_address = model.bias.weight.data_ptr()
-    move_to_huge_pages(model)
-    assert list(model.parameters()) == parameters  # (the same objects: optimisers and state dicts follow)
-    for parameter, value in zip(parameters, values):
-        torch.testing.assert_close(parameter.detach(), value, rtol=0, atol=0)
+def test_tables_of_2_mb_or_more_lie_on_huge_pages_with_word2vecs_start():
+    vocab, dim = 20_000, 50  # (4 MB tables, an 80 KB bias)
+    model = SkipGram(vocab, dim, output_bias=True, output_init="uniform")
     for table in (model.input.weight, model.output.weight):
-        assert table.data_ptr() % HUGE_PAGE == 0 and advised_for_huge_pages(table.data_ptr())
-    assert model.bias.weight.data_ptr() == bias_address  # (too small to gain)
+        assert table.data_ptr() % huge_pages.HUGE_PAGE == 0 and advised_for_huge_pages(table.data_ptr())
+        assert float(table.detach().abs().max()) <= 0.5 / dim and float(table.detach().std()) > 0.25 / dim
+    assert not advised_for_huge_pages(model.bias.weight.data_ptr())  # (too small to gain)
+    assert not advised_for_huge_pages(SkipGram(100, dim).input.weight.data_ptr())
+    assert float(SkipGram(vocab, dim).output.weight.detach().abs().max()) == 0.0  # (v = 0, word2vec's default)
 
 
 @needs_huge_pages
-def test_the_fused_kernel_trains_the_models_tables_on_huge_pages():
+def test_the_fused_kernel_trains_the_tables_on_huge_pages_in_place():
     vocab, dim = 20_000, 50
     counts = np.arange(vocab, 0, -1) * 10
     head = build_head("negative-sampling", TrainConfig(negatives=5))
@@ -55,8 +51,14 @@ def test_the_fused_kernel_trains_the_models_tables_on_huge_pages():
     torch.nn.init.normal_(model.output.weight, std=0.3)
     before = model.input.weight.detach().clone()
     kernel = FusedSkipGramSGD(model, head, NoiseDistribution(counts, 0.75), threads=1)
-    assert advised_for_huge_pages(model.input.weight.data_ptr())
     assert kernel.word_table.ctypes.data == model.input.weight.data_ptr()
     inputs = torch.arange(0, 200)
     kernel.step(inputs, inputs.flip(0), 0.5, torch.Generator().manual_seed(0))
     assert float((model.input.weight.detach() - before)[:200].abs().max()) > 0.01
+
+
+def test_small_tensors_and_systems_without_huge_pages_get_plain_memory(monkeypatch):
+    assert huge_pages.empty((10, 10)).shape == (10, 10)
+    monkeypatch.setattr(huge_pages, "huge_pages_available", lambda: False)
+    table = huge_pages.empty((20_000, 50))
+    assert table.shape == (20_000, 50) and table.dtype == torch.float32 and table.is_contiguous()

@@ -9,7 +9,8 @@ single embedding network f of the metric-learning papers.
 With subwords (fastText, w2v_contrastive/subwords.py) the input table holds V word rows and then one row per
 n-gram hash bucket, and a word's vector is the mean of its own row and its n-grams' rows, wherever the model
 reads a word's input vector (the centre word, each of CBOW's context words, and with tied tables the
-scored contexts too). Tables are ``nn.Embedding(sparse=True)``, so a batch only touches the rows it uses.
+scored contexts too). Tables are ``nn.Embedding(sparse=True)``, so a batch only touches the rows it uses; those of 2 MB or more lie on
+2 MB pages where the system has them (:mod:`.huge_pages`: fewer TLB misses for rows read at random).
 A batch's bags of rows (a CBOW window's, a word's own and n-gram rows) are packed without padding, as
 ``embedding_bag`` takes them (:class:`PackedBags`, :meth:`SkipGram.pack_bags`): a step reads the rows its
 bags have, not B times the vocabulary's longest bag.
@@ -22,6 +23,8 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from . import huge_pages
 
 #: the input models: ``skipgram`` predicts each context word from the centre word's row; ``cbow`` the centre
 #: word from the mean of its window's context rows (Mikolov et al. 2013a)
@@ -37,8 +40,10 @@ class SkipGram(nn.Module):
                  tied: bool = False, output_init: str = "zeros", subwords: torch.Tensor | None = None,
                  buckets: int = 0):
         super().__init__()
-        self.input = nn.Embedding(vocab_size + buckets, dim, sparse=True)
-        self.output = self.input if tied else nn.Embedding(vocab_size, dim, sparse=True)
+        self.input = nn.Embedding(vocab_size + buckets, dim, sparse=True, _weight=huge_pages.empty(
+            (vocab_size + buckets, dim)))  # (on 2 MB pages: rows are read at random)
+        self.output = self.input if tied else nn.Embedding(vocab_size, dim, sparse=True,
+                                                           _weight=huge_pages.empty((vocab_size, dim)))
         self.bias = nn.Embedding(vocab_size, 1, sparse=True) if output_bias else None
         nn.init.uniform_(self.input.weight, -0.5 / dim, 0.5 / dim)
         if not tied and output_init == "zeros":

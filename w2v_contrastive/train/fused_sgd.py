@@ -23,7 +23,8 @@ with the current vectors, so a batch is only a unit of work: its size does not c
 the way a summed-loss autograd step over stale scores does, and it can be large enough to amortise the
 per-batch cost of the pair stream and noise sampling. The batch's examples come in a random order, so their rows
 are rarely in cache: the kernel asks for the input and target rows of the example :data:`PREFETCH_AHEAD` ahead
-while it trains the current one, and the tables lie on 2 MB pages (:mod:`.huge_pages`).
+while it trains the current one, and the model's tables lie on 2 MB pages
+(:mod:`~w2v_contrastive.huge_pages`).
 With subwords a skip-gram input word has many rows (its own and its n-grams', 17 per token on gutenberg-mid at 3-6
 characters) and the stream keeps a centre token's pairs together, so a *run* of examples with one input word reads
 its rows once, at the run's start, and writes them once, at its end, each row taking the run's summed step; between,
@@ -62,7 +63,6 @@ import torch
 from ..heads.base import Head
 from ..model import SkipGram
 from ..sampling.noise import NoiseDistribution
-from .huge_pages import move_to_huge_pages
 from .kernel_cache import cache_on_disk
 
 #: the kernel asks for the rows of the example this many ahead of the one it trains (on captured gutenberg-mid
@@ -292,7 +292,6 @@ class FusedSkipGramSGD:
         self.negatives = head.request.negatives
         self.share_window, self.span = share_window, span
         self.noise = noise
-        move_to_huge_pages(model)  # (the kernel reads the tables' rows at random)
         self.word_table = model.input.weight.detach().numpy()
         #: each word's input rows (its own, then its n-grams'); empty without subwords (a word's row is its id)
         self.input_rows = (model.subwords.numpy() if model.subwords is not None
