@@ -47,12 +47,12 @@ def stream(request):
     """A pair stream factory, in both formulations: exact sizes (the CPU's) and the fixed shapes a GPU
     runs without host syncs, here on the CPU."""
 
-    def make(lines, vocab_size, window, keep=None, batch_size=1 << 30, seed=0, order="centre"):
+    def make(lines, vocab_size, window, keep=None, batch_size=1 << 30, seed=0, order="centre", model="skipgram"):
         corpus = make_corpus(lines, vocab_size)
         keep = np.ones(vocab_size) if keep is None else keep
         generator = torch.Generator().manual_seed(seed)
         pairs = PairStream(corpus, vocab_size, keep, window, batch_size, torch.device("cpu"), generator,
-                           chunk_tokens=64, order=order)
+                           chunk_tokens=64, order=order, model=model)
         pairs.fixed_shapes = request.param
         return pairs
 
@@ -98,6 +98,23 @@ def test_batches_are_shuffled_and_account_for_every_token(stream):
     assert all(b.centers.numel() <= 256 for b in batches)
     first = batches[0].centers[:50].tolist()
     assert first != sorted(first)
+
+
+@pytest.mark.parametrize("model", ["skipgram", "cbow"])
+def test_text_order_gives_a_chunks_centre_order_examples_with_the_centre_tokens_in_corpus_order(stream, model):
+    """Token ids are positions: in the text order the centre ids never decrease, over the whole epoch, and a
+    chunk's pairs (CBOW: windows) are the centre order's (the same draws, only not shuffled)."""
+    lines = [list(range(i * 100, i * 100 + 100)) for i in range(10)]
+    text = stream(lines, 1000, window=4, seed=3, order="text", model=model)
+    centers = torch.cat([b.centers for b in text.batches(1)])
+    assert centers.numel() > (3000 if model == "skipgram" else 900) and bool((centers.diff() >= 0).all())
+    chunks = [stream(lines, 1000, window=4, seed=3, order=order, model=model).chunk_pairs(*text.chunks[0])
+              for order in ("text", "centre")]
+    examples = [sorted(zip(c.centers[:c.count].tolist(), map(tuple, c.contexts[:c.count].tolist())
+                           if model == "cbow" else c.contexts[:c.count].tolist())) for c in chunks]
+    assert examples[0] == examples[1] and len(examples[0]) > 30
+    shuffled = chunks[1].centers[:chunks[1].count].tolist()
+    assert shuffled != sorted(shuffled)
 
 
 def test_centre_order_keeps_each_tokens_pairs_together_in_a_random_order_of_tokens(stream):
