@@ -101,6 +101,26 @@ def test_the_training_budget_is_tokens_times_epochs_or_max_words():
     assert training_words(TrainConfig(epochs=3, max_words=500_000), 1_000_000) == 5e5
 
 
+def test_cbow_on_the_fused_kernel_reads_the_text_in_order_unless_told_otherwise():
+    """--pair-order auto: word2vec's text order where sequential SGD trains CBOW, the centre order elsewhere."""
+    assert setup_of(head="negative-sampling", model="cbow").pair_order == "text"
+    assert setup_of(head="hierarchical-softmax", model="cbow").pair_order == "text"
+    assert setup_of(head="negative-sampling").pair_order == "centre"  # (skip-gram)
+    assert setup_of(GPU, head="negative-sampling", model="cbow").pair_order == "centre"  # (a batched step)
+    assert setup_of(head="negative-sampling", model="cbow", fused_cpu=False).pair_order == "centre"
+    assert setup_of(head="softmax", model="cbow").pair_order == "centre"
+    assert setup_of(head="negative-sampling", model="cbow", pair_order="centre").pair_order == "centre"
+    assert setup_of(GPU, head="negative-sampling", pair_order="text").pair_order == "text"
+
+
+def test_a_comparison_gives_every_run_the_centre_order_unless_told_otherwise():
+    from w2v_contrastive.comparison.runner import comparison_defaults
+
+    for given, expected in (({}, "centre"), ({"pair_order": "auto"}, "centre"), ({"pair_order": "text"}, "text")):
+        comparison_defaults(given)
+        assert given["pair_order"] == expected and given["holdout"] > 0
+
+
 def test_config_json_records_how_the_step_was_chosen(small_corpus, tmp_path):
     import json
 
@@ -110,4 +130,5 @@ def test_config_json_records_how_the_step_was_chosen(small_corpus, tmp_path):
           progress=False)
     training = json.loads((tmp_path / "run" / "config.json").read_text())["training"]
     assert training["lr"] == 0.2 and training["lr_rule"] == "budget rule: 100,000 training words -> 0.2"
+    assert training["step"] == "fused" and training["pair_order"] == "centre"
     assert json.loads((tmp_path / "run" / "config.json").read_text())["config"]["lr_defaults"] == "budget"

@@ -112,11 +112,12 @@ class TrainConfig:
     softmax_chunk: int | None = option(None, "softmax: vocabulary rows per chunk of log Z (default: blocks of about "
                                        "1 MB of scores on a CPU, to stay in cache; 8,192 rows on a GPU)")
     chunk_tokens: int = option(1 << 20, cli=False)  # corpus tokens the pair stream turns into pairs at once
-    pair_order: str = option("centre", "the order of the pairs: centre tokens shuffled, each with its pairs together "
+    pair_order: str = option("auto", "the order of the pairs: centre tokens shuffled, each with its pairs together "
                              "(grouped as word2vec groups them; the softmax computes log Z once per centre word), the "
                              "pairs themselves shuffled, or the centre tokens in corpus order, each with its pairs "
-                             "(word2vec's order: faster on the CPU's fused kernel, worse for batched steps)",
-                             OPTIMISATION, choices=PAIR_ORDERS)
+                             "(word2vec's order: faster on the CPU's fused kernel, worse for batched steps); auto: text "
+                             "for CBOW on the fused kernel, else centre (a comparison: centre for every head)",
+                             OPTIMISATION, choices=("auto", *PAIR_ORDERS))
     max_words: int | None = option(None, "stop after this many corpus tokens", OPTIMISATION)
     #: fraction of the lines (documents) held out of training for the estimator diagnostics
     #: (eval/estimators.py); the same lines for every run on a corpus

@@ -61,6 +61,15 @@ TIMELINE_POINTS = 10
 COMPARE_LOG_EVERY_SECONDS = 0.25
 
 
+def comparison_defaults(settings: dict) -> None:
+    """The settings a comparison fixes for all its runs unless told otherwise: :data:`COMPARE_HOLDOUT`, and the centre
+    pair order (its "auto" would give CBOW's fused heads the text order and the others the centre order, and
+    every run of a comparison trains on the same pairs in the same order)."""
+    settings.setdefault("holdout", COMPARE_HOLDOUT)
+    if settings.get("pair_order", "auto") == "auto":
+        settings["pair_order"] = "centre"
+
+
 def compare(corpus: Any, heads: Sequence[str], out: str | os.PathLike, seeds: Sequence[int] = (0,), *,
             baselines: Sequence[str] = (), benchmarks: Iterable[str] = (), analogies: bool = True,
             eval_every_seconds: float = 30.0, tensorboard: str | None = None, cache_dir: str | None = None,
@@ -74,7 +83,7 @@ def compare(corpus: Any, heads: Sequence[str], out: str | os.PathLike, seeds: Se
     if not (heads or baselines) or not seeds:
         raise W2VError("compare needs at least one head or baseline and one seed")
     tools = {b.name: b for b in parse_baselines(baselines)}
-    settings.setdefault("holdout", COMPARE_HOLDOUT)
+    comparison_defaults(settings)
     # (the timeline evaluates at metrics records: as often as its points need, whatever the command line's default)
     settings["log_every_seconds"] = min(settings.get("log_every_seconds", math.inf), COMPARE_LOG_EVERY_SECONDS)
     configs = {(head, seed): make_config(head, **{**settings, "seed": seed}) for head in heads for seed in seeds}

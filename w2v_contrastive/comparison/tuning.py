@@ -52,7 +52,7 @@ from ..train.setup import Machine, plan, training_words
 from .report import BASELINE_NOTE, row_label, summarise
 from .baselines import BASELINES, parse_baselines
 from .baselines import SETTINGS as BASELINE_SETTINGS
-from .runner import COMPARE_HOLDOUT, SIMILARITY_BENCHMARKS, recorded_run
+from .runner import SIMILARITY_BENCHMARKS, comparison_defaults, recorded_run
 
 log = logging.getLogger("w2v_contrastive")
 
@@ -196,7 +196,7 @@ def tune(corpus: Any, heads: Sequence[str], out: str | os.PathLike, spec: str, *
         raise W2VError("compare --tune needs at least one head or baseline and one seed")
     tools = {b.name: b for b in parse_baselines(baselines)}
     names = [*heads, *tools]
-    settings.setdefault("holdout", COMPARE_HOLDOUT)
+    comparison_defaults(settings)
     settings = {k: v for k, v in settings.items() if k != "seed"}
     space = parse_spec(spec, names)
     for name in tools:

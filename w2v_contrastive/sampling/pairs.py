@@ -15,15 +15,17 @@ chunk into batches, and that count is copied to pinned host memory while the pre
 the stream prepares chunk k + 1 before it hands out the first batch of chunk k. (On a CPU the
 compactions return exact sizes, as the host has every value at no cost.)
 
-The order (``order``): "centre" (the default) shuffles the centre tokens and keeps
+The order (``order``; the trainer resolves ``--pair-order auto``, train/setup.py ``pair_order``): "centre" (the
+default but for CBOW on the fused CPU kernel) shuffles the centre tokens and keeps
 each token's pairs together, so a batch of B pairs holds about B / 6 centre tokens at window 5 and
 what depends on the centre word alone (the softmax's log Z(w)) is computed once for all of them;
 "pair" shuffles the pairs themselves; "text" shuffles nothing: the centre tokens come in corpus order, each with
 its pairs together, word2vec's and gensim's own order (neighbouring examples share rows, so the fused CPU kernel
 finds them in cache: a CBOW run on gutenberg-mid trained in 7.2-7.5 s instead of 8.7-8.9, at the same quality;
 but a batched step, the row step or autograd, sums the gradients of neighbouring, correlated examples, and trained
-CBOW to a lower MEN on gutenberg-small: 0.17 against 0.20-0.21). Whichever the order, every head trained with one
-seed gets the same pairs in the same order on one device.
+CBOW to a lower MEN on gutenberg-small: 0.17 against 0.20-0.21): the default for CBOW on the fused kernel only.
+Whichever the order, every head trained with one seed in one order gets the same pairs in the same order on one
+device.
 
 With ``model="cbow"`` an example is a kept centre token with at least one context: its word and the
 [2 window] ids of its window's contexts (-1 where an offset is outside its dynamic window, its line

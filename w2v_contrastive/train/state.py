@@ -59,6 +59,8 @@ class TrainStats:
     batch_size: int = 0
     #: the training step that ran (train/setup.py STEPS)
     step: str = "autograd"
+    #: the order of the pairs it trained on (sampling/pairs.py PAIR_ORDERS)
+    pair_order: str = "centre"
     deterministic: bool = False
     #: torchrun jobs: processes, how they kept one model, and the largest difference left between ranks
     ranks: int = 1

@@ -120,7 +120,7 @@ class Trainer:
         self.held_out = held_out_lines(corpus.n_lines, config.holdout) if config.holdout else None
         self.pairs = PairStream(corpus, len(vocab), vocab.keep_probabilities(config.sample), config.window,
                                 setup.batch_size, self.device, pair_generator, config.chunk_tokens, self.held_out,
-                                (rank, ranks), config.pair_order, config.model)
+                                (rank, ranks), setup.pair_order, config.model)
         identity = Identity(config, {"tokens": corpus.n_tokens, "lines": corpus.n_lines,
                                      "vocabulary_sha256": words_digest(vocab.words), "source": corpus.description},
                             source)
@@ -286,6 +286,7 @@ class Trainer:
             stats.peak_gpu_mb = torch.cuda.max_memory_allocated(self.device) / 2**20
         stats.device, stats.threads, stats.lr, stats.lr_rule = str(self.device), setup.threads, setup.lr, setup.lr_rule
         stats.optimizer, stats.batch_size, stats.step = setup.optimizer, setup.batch_size, setup.step
+        stats.pair_order = setup.pair_order
         stats.deterministic = self.config.deterministic
         return stats
 
