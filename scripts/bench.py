@@ -135,8 +135,8 @@ def measure(spec: dict) -> dict:
         vectors, stats = result.vectors, result.stats
         row.update(version=w2v.__version__, seconds=stats.seconds, pairs_per_second=stats.pairs_per_second,
                    peak_gpu_mb=stats.peak_gpu_mb, words_per_second=stats.words_per_second, peak_rss_mb=peak_rss_mb(),
-                   vocabulary=len(result.vocab), device=stats.device, step=stats.step, lr=stats.lr,
-                   batch_size=stats.batch_size, final_loss=stats.final_loss)
+                   vocabulary=len(result.vocab), device=stats.device, step=stats.step, pair_order=stats.pair_order,
+                   lr=stats.lr, batch_size=stats.batch_size, final_loss=stats.final_loss)
     row.update({r["benchmark"]: r["spearman"] for r in w2v.evaluate(vectors, BENCHMARKS)})
     return row
 
