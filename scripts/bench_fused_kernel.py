@@ -94,8 +94,8 @@ def measure(args: argparse.Namespace, settings: dict) -> dict:
             for table, values in zip(tables, captured):
                 table[...] = values
             figures[threads].append(replay(fused, calls))
-    result = {"head": args.head, "settings": {**SETTINGS, **settings}, "skip": args.skip, "steps": args.steps,
-              "pairs": pairs, "threads": {}}
+    result = {"head": args.head, "settings": {**SETTINGS, **settings}, "pair_order": trainer.setup.pair_order,
+              "skip": args.skip, "steps": args.steps, "pairs": pairs, "threads": {}}
     for threads, runs in figures.items():
         per_pair = [round(wall * 1e9 / pairs, 1) for wall, _ in runs]
         result["threads"][str(threads)] = {"ns_per_pair": per_pair,
