@@ -9,8 +9,9 @@ single embedding network f of the metric-learning papers.
 With subwords (fastText, w2v_contrastive/subwords.py) the input table holds V word rows and then one row per
 n-gram hash bucket, and a word's vector is the mean of its own row and its n-grams' rows, wherever the model
 reads a word's input vector (the centre word, each of CBOW's context words, and with tied tables the
-scored contexts too). Tables are ``nn.Embedding(sparse=True)``, so a batch only touches the rows it uses; those of 2 MB or more lie on
-2 MB pages where the system has them (:mod:`.huge_pages`: fewer TLB misses for rows read at random).
+scored contexts too). Tables are ``nn.Embedding(sparse=True)``, so a batch only touches the rows it uses; those
+of 2 MB or more lie on 2 MB pages where the system has them (:mod:`.huge_pages`: fewer TLB misses for rows read
+at random).
 A batch's bags of rows (a CBOW window's, a word's own and n-gram rows) are packed without padding, as
 ``embedding_bag`` takes them (:class:`PackedBags`, :meth:`SkipGram.pack_bags`): a step reads the rows its
 bags have, not B times the vocabulary's longest bag.

@@ -21,10 +21,10 @@ thread or one of a pool's (plain threads, not numba's parallel runtime: a kernel
 compiles in about half the time, and the trainer decides which threads run). Every pair is scored
 with the current vectors, so a batch is only a unit of work: its size does not change the optimisation
 the way a summed-loss autograd step over stale scores does, and it can be large enough to amortise the
-per-batch cost of the pair stream and noise sampling. The batch's examples come in a random order, so their rows
-are rarely in cache: the kernel asks for the input and target rows of the example :data:`PREFETCH_AHEAD` ahead
-while it trains the current one, and the model's tables lie on 2 MB pages
-(:mod:`~w2v_contrastive.huge_pages`).
+per-batch cost of the pair stream and noise sampling. The batch's examples come in a random order (but for CBOW,
+which reads the text in order by default: sampling/pairs.py), so their rows are rarely in cache: the kernel asks
+for the input and target rows of the example :data:`PREFETCH_AHEAD` ahead while it trains the current one, and the
+model's tables lie on 2 MB pages (:mod:`~w2v_contrastive.huge_pages`).
 With subwords a skip-gram input word has many rows (its own and its n-grams', 17 per token on gutenberg-mid at 3-6
 characters) and the stream keeps a centre token's pairs together, so a *run* of examples with one input word reads
 its rows once, at the run's start, and writes them once, at its end, each row taking the run's summed step; between,
