@@ -146,6 +146,11 @@ def _compile_step(row_loss):
     draw = compiled_noise_draw()
     prefetch_row = compiled_prefetch_row()
 
+    @njit(inline="always")
+    def continues_run(inputs, e, start, end):
+        """Whether example e of slice [start, end) has the input word of example e - 1 (skip-gram: one word each)."""
+        return start < e < end and inputs[e, 0] == inputs[e - 1, 0] >= 0
+
     @njit(fastmath=True, nogil=True, error_model="numpy")  # (numpy's: no zero-divisor checks in the loops)
     def fused_step(word_table, input_rows, mean_shift, context_table, bias, log_q_table, accept, alias, tree_nodes,
                    tree_codes, tree_lengths, row_settings, inputs, targets, negatives, share_window, span, seed, lr,
@@ -170,8 +175,7 @@ def _compile_step(row_loss):
         start, end = part * n_spans // n_slices * span, min((part + 1) * n_spans // n_slices * span, n_examples)
         for b in range(start, end):
             ahead = b + PREFETCH_AHEAD  # its rows that are least likely to be in cache: its input words' and target's
-            ahead_runs_on = runs and ahead < end and inputs[ahead, 0] == inputs[ahead - 1, 0]
-            for r in range(bag if ahead < end and not ahead_runs_on else 0):
+            for r in range(bag if ahead < end and not (runs and continues_run(inputs, ahead, start, end)) else 0):
                 word = inputs[ahead, r]
                 for j in range(n_rows if word >= 0 else 0):
                     row = input_rows[word, j] if subwords else word
@@ -183,7 +187,7 @@ def _compile_step(row_loss):
             if not share_window or b % span == 0 or inputs[b, 0] != inputs[b - 1, 0]:  # a new window
                 for k in range(1, negatives + 1):
                     noise[k] = draw(accept, alias, seed, b * negatives + k - 1)
-            if runs and b > start and inputs[b, 0] == inputs[b - 1, 0] >= 0:  # the run goes on, h_step sums its steps
+            if runs and continues_run(inputs, b, start, end):  # the run goes on, h_step sums its steps
                 shift = mean_shift[inputs[b, 0]]  # h: the mean of the word's rows after them, read from none
                 for d in range(dim):
                     h[d] = run_start[d] - shift * h_step[d]
@@ -245,7 +249,7 @@ def _compile_step(row_loss):
                     table[row, d] -= g * h[d]
                 if bias.shape[0]:
                     bias[x] -= g
-            if runs and b + 1 < end and inputs[b + 1, 0] == inputs[b, 0]:
+            if runs and continues_run(inputs, b + 1, start, end):
                 continue  # (the run goes on: its rows take its summed step when it ends)
             for r in range(bag):  # every input row takes the whole step (word2vec's CBOW update)
                 word = inputs[b, r]  # (-1: absent)
