@@ -120,11 +120,11 @@ class HostValue:
 
 
 def select(mask: torch.Tensor, fill: int, fixed_size: bool) -> torch.Tensor:
-    """Indices of the True entries of the 1-d ``mask``, in order. With ``fixed_size`` as many entries as
-    ``mask`` has, padded with ``fill``, so the device need not tell the host how many there are."""
-    if fixed_size:
-        return torch.nonzero_static(mask, size=mask.shape[0], fill_value=fill).squeeze(1)
-    return mask.nonzero().squeeze(1)
+    """Indices of the True entries of ``mask``, in order: int64[N] for a 1-d mask, int64[N, mask.dim()] otherwise.
+    With ``fixed_size`` N is the mask's size, the rows past its True entries ``fill``, so the device need not tell
+    the host how many there are."""
+    found = torch.nonzero_static(mask, size=mask.numel(), fill_value=fill) if fixed_size else mask.nonzero()
+    return found.squeeze(1) if mask.dim() == 1 else found
 
 
 @dataclass
@@ -273,8 +273,8 @@ class PairStream:
             return ChunkPairs(epoch, chunk, kept_ids.index_select(0, slot), window, HostValue(has_context.sum()),
                               float(n), rng_state)
         if self.order != "pair":  # the slots in their order, each slot's pairs together
-            chosen = select(valid.index_select(0, order).view(-1), 0, self.fixed_shapes)
-            slot, j = order.index_select(0, chosen.div(width, rounding_mode="floor")), chosen.remainder(width)
+            chosen = select(valid.index_select(0, order), 0, self.fixed_shapes)  # (place in the order, offset j)
+            slot, j = order.index_select(0, chosen[:, 0]), chosen[:, 1]  # (a 2-d select: no int64 division)
         else:
             proposal = torch.randperm(slots * width, device=device, generator=generator, dtype=torch.int32)
             chosen = proposal.index_select(0, select(valid.view(-1).index_select(0, proposal), 0, self.fixed_shapes))
