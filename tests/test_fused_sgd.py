@@ -194,7 +194,7 @@ def test_a_run_of_one_input_words_examples_trains_as_its_examples_one_by_one():
     for model in models:
         model.load_state_dict(start.state_dict())
         kernels.append(FusedSkipGramSGD(model, head, noise, threads=1))
-    assert (kernels[0].mean_shift[:4] > 1).sum() >= 2  # ("banana", "anana": a row twice)
+    assert (kernels[0].run_shift[:4] > 1).sum() >= 2  # ("banana", "anana": a row twice)
     inputs = torch.tensor([0] * 6 + [1] * 4 + [5, 0, 0, 2, 2, 2, 3])
     targets = torch.randint(0, vocab, inputs.shape, generator=torch.Generator().manual_seed(3))
     kernels[0].step(inputs, targets, lr, torch.Generator())

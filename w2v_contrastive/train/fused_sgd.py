@@ -82,6 +82,8 @@ WINDOW_SPAN = 64
 #: the kernel draws an example's noise words when it asks for their rows, PREFETCH_AHEAD examples before it trains
 #: it, and keeps them in a ring of this many examples' draws
 DRAWN_AHEAD = PREFETCH_AHEAD + 1
+#: the kernel's mean_shift argument for a step without runs of one input word's examples (it reads none)
+NO_SHIFT = np.zeros(0, dtype=np.float32)
 
 
 def step_seed(generator: torch.Generator | None) -> torch.Tensor:
@@ -324,8 +326,6 @@ class FusedSkipGramSGD:
         #: each word's input rows (its own, then its n-grams'); empty without subwords (a word's row is its id)
         self.input_rows = (model.subwords.numpy() if model.subwords is not None
                            else np.zeros((0, 0), dtype=np.int64))
-        #: how far each word's mean input moves per unit step of its rows (1 unless a row occurs twice among them)
-        self.mean_shift = mean_shift(self.input_rows)
         self.context_table = model.output.weight.detach().numpy()
         self.bias = (model.bias.weight.detach().numpy().reshape(-1) if model.bias is not None
                      else np.zeros(0, dtype=np.float32))
@@ -341,7 +341,13 @@ class FusedSkipGramSGD:
         self.top_start = max(0, self.context_table.shape[0] - TOP_NODES) if private else self.context_table.shape[0]
         self.top_rows = [np.empty_like(self.context_table[self.top_start:]) for _ in range(self.slices)]
         empty = torch.zeros(0, dtype=torch.int64)
-        self.step(empty, empty, 0.0, torch.Generator())  # compile now (a few seconds), not inside the timed training loop
+        self.step(empty, empty, 0.0, torch.Generator())  # compile now (a few seconds), not in the timed training loop
+
+    @functools.cached_property
+    def run_shift(self) -> np.ndarray:
+        """float32[V]: how far each word's mean input moves per unit step of its rows (:func:`mean_shift`), computed
+        at the first skip-gram step that needs it (CBOW's bags form no runs; a 1M-word vocabulary takes seconds)."""
+        return mean_shift(self.input_rows)
 
     def step(self, inputs: torch.Tensor, targets: torch.Tensor, lr: float,
              generator: torch.Generator | None = None) -> float:
@@ -349,7 +355,9 @@ class FusedSkipGramSGD:
         return the summed loss. inputs: int64[B] words, or int64[B, R] bags (-1 padded); targets: int64[B]."""
         seed = np.uint64(step_seed(generator).item())
         bags = (inputs if inputs.dim() > 1 else inputs.unsqueeze(1)).numpy()
-        arguments = (self.word_table, self.input_rows, self.mean_shift, self.context_table, self.bias, self.log_q,
+        runs = inputs.dim() == 1 and inputs.shape[0] and self.input_rows.shape[0]  # (as the kernel's runs)
+        shift = self.run_shift if runs else NO_SHIFT
+        arguments = (self.word_table, self.input_rows, shift, self.context_table, self.bias, self.log_q,
                      self.accept, self.alias, *self.tree, self.row_settings, bags, targets.numpy(), self.negatives,
                      self.share_window, self.span, seed, np.float32(lr))
         shared_top = self.context_table[self.top_start:]
