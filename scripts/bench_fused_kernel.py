@@ -12,7 +12,11 @@ calls ``--repeats`` times, the tables reset to their captured values before each
 wall time over its pairs is one figure: the kernel's own speed, without the pair stream, start-up or evaluation,
 and steady enough to compare two versions of the kernel (run the script in each one's checkout, alternating).
 The spread of the repeats, and the CPU seconds per wall second of the threaded replays, show the machine's noise:
-two threads that share the tables' rows cost more when the cores exchange cache lines slowly.
+two threads that share the tables' rows cost more when the cores exchange cache lines slowly. A third replay in
+each repeat gives each of the ``--threads`` threads its own copy of the tables and its share of each batch (the same
+work, no row shared, the tables' footprint as many times larger): its time against the shared replay's is what
+sharing the rows costs on this machine at that moment, which on a shared or virtual machine can change from one
+minute to the next.
 """
 
 from __future__ import annotations
@@ -79,29 +83,62 @@ def replay(fused, calls: list[tuple]) -> tuple[float, float]:
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
+class OwnTables:
+    """``threads`` one-slice kernels, each on its own copy of the model: :meth:`step` trains each on its contiguous
+    share of the batch at once, on threads of its own (the threaded replay without a row shared between threads)."""
+
+    def __init__(self, trainer, threads: int):
+        from concurrent.futures import ThreadPoolExecutor
+
+        from w2v_contrastive.model import SkipGram
+        from w2v_contrastive.train.fused_sgd import FusedSkipGramSGD
+
+        model, self.kernels = trainer.model, []
+        for _ in range(threads):  # (a model of the same shape holds its tables on the same kind of pages)
+            own = SkipGram(model.n_words, model.dim, output_bias=model.bias is not None, tied=model.tied,
+                           subwords=model.subwords, buckets=model.input.weight.shape[0] - model.n_words)
+            own.load_state_dict(model.state_dict())
+            self.kernels.append(FusedSkipGramSGD(own, trainer.head, trainer.noise, 1))
+        self.pool = ThreadPoolExecutor(max_workers=threads)
+
+    def tables(self) -> list:
+        return [table for fused in self.kernels for table in (fused.word_table, fused.context_table, fused.bias)]
+
+    def step(self, inputs, targets, lr, generator) -> float:
+        import torch
+
+        state, cuts = generator.get_state(), [len(targets) * part // len(self.kernels)
+                                              for part in range(len(self.kernels) + 1)]
+        parts = [self.pool.submit(fused.step, inputs[start:end], targets[start:end], lr,
+                                  torch.Generator().set_state(state))
+                 for fused, start, end in zip(self.kernels, cuts, cuts[1:])]
+        return sum(part.result() for part in parts)
+
+
 def measure(args: argparse.Namespace, settings: dict) -> dict:
     from w2v_contrastive.train.fused_sgd import FusedSkipGramSGD
 
     trainer, calls = capture(args.corpus, args.head, settings, args.skip, args.steps, args.cache_dir)
-    kernels = {threads: FusedSkipGramSGD(trainer.model, trainer.head, trainer.noise, threads)
+    kernels = {str(threads): FusedSkipGramSGD(trainer.model, trainer.head, trainer.noise, threads)
                for threads in (1, args.threads)}
-    tables = [kernels[1].word_table, kernels[1].context_table, kernels[1].bias]
+    kernels[f"{args.threads}, own tables"] = own = OwnTables(trainer, args.threads)
+    tables = [kernels["1"].word_table, kernels["1"].context_table, kernels["1"].bias]
     captured = [table.copy() for table in tables]
     pairs = sum(int(targets.shape[0]) for _, targets, _, _ in calls)
     figures = {threads: [] for threads in kernels}
     for _ in range(args.repeats):
         for threads, fused in kernels.items():
-            for table, values in zip(tables, captured):
+            for table, values in zip(tables + own.tables(), captured * (1 + args.threads)):
                 table[...] = values
             figures[threads].append(replay(fused, calls))
     result = {"head": args.head, "settings": {**SETTINGS, **settings}, "pair_order": trainer.setup.pair_order,
               "skip": args.skip, "steps": args.steps, "pairs": pairs, "threads": {}}
     for threads, runs in figures.items():
         per_pair = [round(wall * 1e9 / pairs, 1) for wall, _ in runs]
-        result["threads"][str(threads)] = {"ns_per_pair": per_pair,
-                                          "median_ns_per_pair": round(statistics.median(per_pair), 1),
-                                          "min_ns_per_pair": min(per_pair),
-                                          "cpu_per_wall": [round(cpu / wall, 2) for wall, cpu in runs]}
+        result["threads"][threads] = {"ns_per_pair": per_pair,
+                                     "median_ns_per_pair": round(statistics.median(per_pair), 1),
+                                     "min_ns_per_pair": min(per_pair),
+                                     "cpu_per_wall": [round(cpu / wall, 2) for wall, cpu in runs]}
     return result
 
 
@@ -126,7 +163,7 @@ def main() -> int:
     report = {**provenance(), "corpus": os.path.abspath(args.corpus), "runs": [measure(args, settings)]}
     write_json(args.out, report)
     for threads, figures in report["runs"][0]["threads"].items():
-        print(f"{args.head}, {threads} thread(s): median {figures['median_ns_per_pair']} ns/pair, "
+        print(f"{args.head}, threads {threads}: median {figures['median_ns_per_pair']} ns/pair, "
               f"min {figures['min_ns_per_pair']}, CPU/wall {statistics.median(figures['cpu_per_wall']):.2f}")
     return 0
 

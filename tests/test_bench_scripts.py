@@ -82,3 +82,40 @@ def test_the_kernel_phases_are_consecutive_parts_of_the_steps():
     assert [p["kernel_seconds"] for p in parts] == [2.0, 2.0, 3.0, 4.0, 4.0]
     assert [p["pairs_per_kernel_second"] for p in parts] == [100, 100, 67, 50, 50]
     assert parts[0]["kernel_cpu_seconds"] == 4.0
+
+
+def test_the_own_tables_replay_trains_each_threads_share_of_a_batch_on_its_own_copy_of_the_tables():
+    import types
+
+    import bench_fused_kernel
+    import numpy as np
+    import torch
+
+    from w2v_contrastive import TrainConfig
+    from w2v_contrastive.heads import build_head
+    from w2v_contrastive.model import SkipGram
+    from w2v_contrastive.sampling.noise import NoiseDistribution
+    from w2v_contrastive.train.fused_sgd import FusedSkipGramSGD
+
+    vocab, dim = 30, 8
+    counts = np.arange(vocab, 0, -1) * 10
+    head, noise = build_head("negative-sampling", TrainConfig()), NoiseDistribution(counts, 0.75)
+    head.use_vocabulary(counts)
+    torch.manual_seed(0)
+    model = SkipGram(vocab, dim)
+    torch.nn.init.normal_(model.output.weight, std=0.3)
+    before = {key: value.clone() for key, value in model.state_dict().items()}
+    own = bench_fused_kernel.OwnTables(types.SimpleNamespace(model=model, head=head, noise=noise), threads=2)
+    inputs, targets = torch.randint(0, vocab, (100,)), torch.randint(0, vocab, (100,))
+    state = torch.Generator().manual_seed(5).get_state()
+    own.step(inputs, targets, 0.1, torch.Generator().set_state(state))
+    for fused, share in zip(own.kernels, (slice(0, 50), slice(50, 100))):  # each kernel: its half, from the start
+        alone = SkipGram(vocab, dim)
+        alone.load_state_dict(before)
+        FusedSkipGramSGD(alone, head, noise, 1).step(inputs[share], targets[share], 0.1,
+                                                     torch.Generator().set_state(state))
+        np.testing.assert_array_equal(fused.word_table, alone.input.weight.detach().numpy())
+        np.testing.assert_array_equal(fused.context_table, alone.output.weight.detach().numpy())
+    assert not np.array_equal(own.kernels[0].context_table, own.kernels[1].context_table)
+    for key, value in model.state_dict().items():  # (the captured model itself is not trained)
+        assert torch.equal(value, before[key])
