@@ -428,6 +428,9 @@ def compare_run(directory: str, **options) -> Comparison:
     return Comparison(os.path.join(directory, "results.json"), **options)
 
 
+#: scripts/bench_fused_kernel.py's records, one per mode of the headline table
+FUSED_KERNEL_RECORDS = tuple(f"bench/fused-kernel-{mode}.json"
+                             for mode in ("negative-sampling", "hierarchical-softmax", "cbow", "subwords"))
 HEADLINE = Headline("bench/tuned-baselines-gutenberg-mid/results.json",
                     ["bench/whole-process-ns.json", "bench/whole-process-hs.json", "bench/whole-process-cbow.json",
                      "bench/whole-process-subwords.json"],
@@ -517,6 +520,20 @@ PAGES = {
                 [Rows("bench/scaling-negatives-2026-11-29/scaling.json",
                       [("K", lambda r: str(r["x"])), ("engine", lambda r: r["engine"]),
                        ("words/s", lambda r: rate(r["words_per_second"]))], group_by=("x", "engine"))]),
+        Section("The fused CPU kernel alone", (
+            "The compiled kernel replaying 30 batches captured from a gutenberg-mid run (dim 100, window 5, K 5), "
+            "without the pair stream, start-up or evaluation: nanoseconds per example, the median of 7 replays. Two "
+            "threads share the tables lock-free, as word2vec.c and gensim do; in the last column each thread trains "
+            "its share of each batch on its own copy of the tables. The gap between the two is what passing rows "
+            "between the cores costs, the part of a run's time that swings when that cost changes (on a shared or "
+            "virtual machine, from one minute to the next). The hierarchical softmax keeps its gap small: each thread "
+            "updates its own copy of the tree's top nodes during a step."),
+            [Rows(FUSED_KERNEL_RECORDS,
+                  [("mode", lambda r: bench_mode(r["settings"], f"`{r['head']}`")),
+                   ("one thread", lambda r: f"{r['threads']['1']['median_ns_per_pair']:.0f}"),
+                   ("two threads", lambda r: f"{r['threads']['2']['median_ns_per_pair']:.0f}"),
+                   ("two threads, own tables", lambda r: f"{r['threads']['2, own tables']['median_ns_per_pair']:.0f}")],
+                  key="runs")]),
         Section("Encoding with worker processes", "Tokenizing and encoding a corpus, cold cache, by number of workers.",
                 [Rows("bench/encode-workers-2026-12-02.json",
                       [("workers", lambda r: str(r["workers"])), ("tokens/s", lambda r: rate(r["tokens_per_second"])),
