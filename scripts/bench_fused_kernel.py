@@ -80,6 +80,7 @@ def replay(fused, calls: list[tuple]) -> tuple[float, float]:
     for inputs, targets, lr, state in calls:
         generator.set_state(state)
         fused.step(inputs, targets, lr, generator)
+    fused.flush()
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
@@ -113,6 +114,10 @@ class OwnTables:
                                   torch.Generator().set_state(state))
                  for fused, start, end in zip(self.kernels, cuts, cuts[1:])]
         return sum(part.result() for part in parts)
+
+    def flush(self) -> None:
+        for fused in self.kernels:
+            fused.flush()
 
 
 def measure(args: argparse.Namespace, settings: dict) -> dict:

@@ -73,6 +73,7 @@ def main() -> int:
                     pair = (batch.centers, batch.contexts) if orientation == "centre first" else \
                         (batch.contexts, batch.centers)
                     kernel.step(*pair, 0.025, generator)
+                kernel.flush()
                 speeds[orientation].append(tokens / (time.perf_counter() - started))
         medians = {orientation: statistics.median(values) for orientation, values in speeds.items()}
         report["heads"][name] = {"words_per_second": speeds, "median": medians,

@@ -10,6 +10,7 @@ from w2v_contrastive.heads import Scores, build_head, score_batch
 from w2v_contrastive.model import SkipGram
 from w2v_contrastive.sampling.noise import NoiseDistribution
 from w2v_contrastive.subwords import Subwords
+from w2v_contrastive.train import fused_sgd
 from w2v_contrastive.train.fused_sgd import WINDOW_SPAN, FusedSkipGramSGD, compiled_noise_draw, mean_shift
 from w2v_contrastive.train.setup import fused_kernel_fits
 
@@ -135,35 +136,60 @@ def _copy(generator: torch.Generator) -> torch.Generator:
     return copy
 
 
-def test_threads_each_update_their_own_copy_of_the_trees_top_nodes_and_the_step_sums_their_changes():
-    """Two slices whose input words differ, on a tree small enough that every inner node is a top node: the
-    input rows end as each slice alone leaves them, the node rows as the start plus both slices' changes."""
+@pytest.mark.parametrize("head_name, replicated", [("hierarchical-softmax", "the whole table"),
+                                                    ("hierarchical-softmax", "the top nodes"),
+                                                    ("negative-sampling", "the whole table")])
+def test_each_thread_trains_its_own_replica_of_the_context_rows_and_the_table_takes_every_threads_change(
+        head_name, replicated, monkeypatch):
+    """Two slices whose input words differ: the input rows end as each slice alone leaves them (alone: the batch with
+    the other slice's inputs absent, so the same noise draws), the context rows as the start plus both slices'
+    changes: once flushed, or within the step once the slices trained MERGE_PAIRS_PER_ROW pairs per replicated row.
+    Before the merge the table holds the start. Replicas of the whole table, or (past REPLICA_BYTES) of the tree's
+    TOP_NODES nodes nearest the root."""
     vocab, dim, lr = 12, 8, 0.1
+    if replicated == "the top nodes":
+        monkeypatch.setattr(fused_sgd, "REPLICA_BYTES", 0)
+        monkeypatch.setattr(fused_sgd, "TOP_NODES", 4)
     counts = np.arange(vocab, 0, -1) * 10
-    head = build_head("hierarchical-softmax", TrainConfig())
+    head = build_head(head_name, TrainConfig())
     head.use_vocabulary(counts)
     noise = NoiseDistribution(counts, 0.75)
     torch.manual_seed(0)
     start = SkipGram(vocab, dim)
     torch.nn.init.normal_(start.output.weight, std=0.3)
     g = torch.Generator().manual_seed(5)
-    halves = [torch.randint(0, 6, (WINDOW_SPAN,), generator=g), torch.randint(6, vocab, (WINDOW_SPAN,), generator=g)]
-    targets = torch.randint(0, vocab, (2 * WINDOW_SPAN,), generator=g)  # (their paths overlap at the top)
+    inputs = torch.cat([torch.randint(0, 6, (WINDOW_SPAN,), generator=g),
+                        torch.randint(6, vocab, (WINDOW_SPAN,), generator=g)])
+    targets = torch.randint(0, vocab, (2 * WINDOW_SPAN,), generator=g)  # (the slices' context rows overlap)
+    if replicated == "the top nodes":  # (rows below them are shared: each slice's target takes its own)
+        first_top = start.output.weight.shape[0] - 4
+        tree = head.request.tree
+        below = [{int(node) for node in tree.nodes[word, :tree.lengths[word]] if node < first_top}
+                 for word in range(vocab)]
+        a, b = next((a, b) for a in range(vocab) for b in range(vocab)
+                    if below[a] and below[b] and not below[a] & below[b])
+        targets = torch.tensor([a] * WINDOW_SPAN + [b] * WINDOW_SPAN)
 
-    def trained(inputs, targets, threads):
+    def trained(inputs, threads, merge_pairs_per_row=fused_sgd.MERGE_PAIRS_PER_ROW):
+        monkeypatch.setattr(fused_sgd, "MERGE_PAIRS_PER_ROW", merge_pairs_per_row)
         model = SkipGram(vocab, dim)
         model.load_state_dict(start.state_dict())
-        FusedSkipGramSGD(model, head, noise, threads=threads).step(inputs, targets, lr, torch.Generator())
-        return model
+        kernel = FusedSkipGramSGD(model, head, noise, threads=threads)
+        kernel.step(inputs, targets, lr, torch.Generator().manual_seed(7))
+        return model, kernel
 
-    both = trained(torch.cat(halves), targets, threads=2)
-    alone = [trained(halves[i], targets[i * WINDOW_SPAN:(i + 1) * WINDOW_SPAN], threads=1) for i in (0, 1)]
-    assert FusedSkipGramSGD(both, head, noise, threads=2).top_start == 0  # (every node is one of the top ones)
+    alone = [trained(torch.where(torch.arange(2 * WINDOW_SPAN) // WINDOW_SPAN == i, inputs, -1), 1)[0] for i in (0, 1)]
     expected_input = torch.cat([alone[0].input.weight[:6], alone[1].input.weight[6:]])
-    torch.testing.assert_close(both.input.weight, expected_input, rtol=1e-5, atol=1e-6)
     changes = sum(model.output.weight - start.output.weight for model in alone)
-    torch.testing.assert_close(both.output.weight, start.output.weight + changes, rtol=1e-5, atol=1e-6)
-    assert (changes.abs().sum(1) > 0).sum() >= 4  # (several nodes moved)
+    assert (changes.abs().sum(1) > 0).sum() >= 4  # (several rows moved)
+    later, kernel = trained(inputs, 2, merge_pairs_per_row=10**6)
+    assert kernel.own_start == (0 if replicated == "the whole table" else first_top)
+    torch.testing.assert_close(later.output.weight[kernel.own_start:], start.output.weight[kernel.own_start:])
+    kernel.flush()
+    merged_in_step = trained(inputs, 2, merge_pairs_per_row=1)[0]
+    for model in (later, merged_in_step):
+        torch.testing.assert_close(model.input.weight, expected_input, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(model.output.weight, start.output.weight + changes, rtol=1e-5, atol=1e-6)
 
 
 def test_mean_shift_counts_a_row_that_occurs_twice_among_a_words_rows():

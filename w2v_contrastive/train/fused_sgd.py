@@ -34,10 +34,18 @@ h follows its rows exactly, h = h_start - c sum h_step (c = sum_r m_r^2 / sum_r 
 among the word's rows: :func:`mean_shift`), so on one thread the tables end as with a write per example, up to float
 rounding (on captured gutenberg-mid batches, one thread: 1,167-1,255 -> 967-975 ns/pair with subwords 3-6).
 With several threads the order of concurrent updates to one row is not fixed, so training is
-reproducible bit for bit only with one slice of pairs (``serial=True``, the deterministic mode). One exception to
-the shared rows: the hierarchical softmax's :data:`TOP_NODES` inner nodes nearest the root lie on nearly every
-pair's path, so each thread updates its own copy of them during a step, and the step adds every thread's change
-to the table when the threads are done (shared, their cache lines would pass between the cores at every pair).
+reproducible bit for bit only with one slice of pairs (``serial=True``, the deterministic mode).
+
+**Each thread's own context rows** (Hogwild++, Zhang, Hsieh & Akella 2016): a row that two cores write in turn
+passes between their caches at each turn, and what that costs depends on where the machine puts the cores (on one
+virtual machine, over minutes: negative sampling with subwords 3-6, two threads, 375-400 ns/pair, then 540-580).
+So with several slices and no output bias each slice trains its own replica of the context table (when the
+replicas take at most :data:`REPLICA_BYTES`; else, for the hierarchical softmax, of its :data:`TOP_NODES` inner nodes
+nearest the root, which lie on nearly every pair's path), copied from the table at the first step after a merge;
+once the slices have trained :data:`MERGE_PAIRS_PER_ROW` pairs per replicated row since then, or when
+:meth:`FusedSkipGramSGD.flush` is called, the table takes every slice's change, v <- v + sum_t (v_t - v). The
+input rows stay shared: the pairs of a batch come in a random order, so two slices seldom write one input row in
+turn (with subwords the n-grams' rows do repeat; replicating the input table instead saved none of the cost).
 
 The noise words come from :class:`~w2v_contrastive.sampling.noise.NoiseDistribution`'s alias
 tables with the uniform draws made by a counter-based generator: draw j of a step is
@@ -62,6 +70,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import torch
 
+from .. import huge_pages
 from ..heads.base import Head
 from ..model import SkipGram
 from ..sampling.noise import NoiseDistribution
@@ -70,12 +79,16 @@ from .kernel_cache import cache_on_disk
 #: the kernel asks for the rows of the example this many ahead of the one it trains (on captured gutenberg-mid
 #: batches, one thread: 2 ahead saved 4% of negative-sampling's time, 5% of the hierarchical softmax's, 9% of CBOW's)
 PREFETCH_AHEAD = 2
-#: the hierarchical softmax's inner nodes nearest the root (the last rows of its table: the root is made last) that
-#: each thread updates in its own copy during a step: every pair's path starts at the root, so with the rows shared
-#: two cores would trade its cache lines at every pair. On captured gutenberg-mid batches, two threads, the shared
-#: rows cost 900-960 ns/pair where the copies took 345-372 (one thread: about 650) while the host made passing lines
-#: between the cores slow, and 365 against 320-329 while it made it fast
+#: each slice's replicas of the context table may take this many bytes in all; past it only the hierarchical
+#: softmax's top nodes are replicated (their rows start every pair's path; shared, on captured gutenberg-mid batches,
+#: two threads: 900-960 ns/pair against 345-372 with copies when the host passed lines between the cores slowly)
+REPLICA_BYTES = 256 << 20
+#: the hierarchical softmax's inner nodes nearest the root (the last rows of its table: the root is made last)
 TOP_NODES = 256
+#: the replicas are merged into the table once the slices have trained this many pairs per replicated row since
+#: they were copied (on captured gutenberg-mid batches with subwords 3-6, two threads, 31k rows: a merge every 4
+#: steps of 16,384 pairs cost 464-488 ns/pair, every 16 431-447, every 64 421-463, shared rows 397-557)
+MERGE_PAIRS_PER_ROW = 8
 #: examples per span: windows of shared negatives end at multiples of it (and each program of the GPU kernel
 #: trains one span), so a window's negatives do not depend on how the batch is cut between threads or programs
 WINDOW_SPAN = 64
@@ -172,9 +185,9 @@ def _compile_step(row_loss):
             prefetch_row(context_table, x)
 
     @njit(fastmath=True, nogil=True, error_model="numpy")  # (numpy's: no zero-divisor checks in the loops)
-    def fused_step(word_table, input_rows, mean_shift, context_table, bias, log_q_table, accept, alias, tree_nodes,
-                   tree_codes, tree_lengths, row_settings, inputs, targets, negatives, share_window, span, seed, lr,
-                   part, n_slices, top_start, top_rows):
+    def fused_step(word_table, input_rows, mean_shift, bias, log_q_table, accept, alias, tree_nodes, tree_codes,
+                   tree_lengths, row_settings, inputs, targets, negatives, share_window, span, seed, lr, part, n_slices,
+                   context_table, own_start, own_rows):
         n_examples, bag = inputs.shape
         n_spans = (n_examples + span - 1) // span
         dim = context_table.shape[1]
@@ -252,7 +265,7 @@ def _compile_step(row_loss):
                     log_q[k] = log_q_table[candidates[k]]
             for k in range(n_candidates):  # (rows indexed in place, not through per-row views)
                 x = candidates[k]
-                table, row = (top_rows, x - top_start) if x >= top_start else (context_table, x)
+                table, row = (own_rows, x - own_start) if x >= own_start else (context_table, x)
                 s = np.float32(0.0)
                 for d in range(dim):
                     s += h[d] * table[row, d]
@@ -263,14 +276,14 @@ def _compile_step(row_loss):
                               grad[:n_candidates], row_settings)
             for k in range(n_candidates):  # first from the rows as they are, then update them
                 g, x = lr * grad[k], candidates[k]
-                table, row = (top_rows, x - top_start) if x >= top_start else (context_table, x)
+                table, row = (own_rows, x - own_start) if x >= own_start else (context_table, x)
                 for d in range(dim):
                     h_step[d] += g * table[row, d]
             for k in range(n_candidates):
                 g, x = lr * grad[k], candidates[k]
                 if g == 0.0:
                     continue
-                table, row = (top_rows, x - top_start) if x >= top_start else (context_table, x)
+                table, row = (own_rows, x - own_start) if x >= own_start else (context_table, x)
                 for d in range(dim):
                     table[row, d] -= g * h[d]
                 if bias.shape[0]:
@@ -335,11 +348,18 @@ class FusedSkipGramSGD:
         tree = head.request.tree
         self.tree = ((tree.nodes.numpy(), tree.codes.numpy(), tree.lengths.numpy()) if head.request.tree_paths else
                      (np.zeros((0, 0), dtype=np.int64), np.zeros((0, 0), dtype=np.bool_), np.zeros(0, dtype=np.int64)))
-        #: rows from here on are each slice's own copy during a step (the tree's top nodes, when several slices
-        #: share the tables and no bias): their changes are summed into the table when the step ends
-        private = head.request.tree_paths and self.slices > 1 and not self.bias.shape[0]
-        self.top_start = max(0, self.context_table.shape[0] - TOP_NODES) if private else self.context_table.shape[0]
-        self.top_rows = [np.empty_like(self.context_table[self.top_start:]) for _ in range(self.slices)]
+        n_rows = self.context_table.shape[0]
+        replicate = self.slices > 1 and not self.bias.shape[0]  # (a bias stays shared, so its rows do too)
+        whole = self.slices * self.context_table.nbytes <= REPLICA_BYTES
+        #: the context rows from here on are each slice's own: its replica of them, merged into the table now and then
+        self.own_start = (0 if replicate and whole else max(0, n_rows - TOP_NODES) if replicate and
+                          head.request.tree_paths else n_rows)
+        own_shape = (n_rows - self.own_start, self.context_table.shape[1])
+        self.replicas = ([huge_pages.empty(own_shape).numpy() for _ in range(self.slices)]
+                         if self.own_start < n_rows else [])
+        self.merge_after = MERGE_PAIRS_PER_ROW * own_shape[0]
+        #: pairs trained on the replicas since they were copied from the table; None: not copied since the last merge
+        self.unmerged: int | None = None
         empty = torch.zeros(0, dtype=torch.int64)
         self.step(empty, empty, 0.0, torch.Generator())  # compile now (a few seconds), not in the timed training loop
 
@@ -357,16 +377,54 @@ class FusedSkipGramSGD:
         bags = (inputs if inputs.dim() > 1 else inputs.unsqueeze(1)).numpy()
         runs = inputs.dim() == 1 and inputs.shape[0] and self.input_rows.shape[0]  # (as the kernel's runs)
         shift = self.run_shift if runs else NO_SHIFT
-        arguments = (self.word_table, self.input_rows, shift, self.context_table, self.bias, self.log_q,
-                     self.accept, self.alias, *self.tree, self.row_settings, bags, targets.numpy(), self.negatives,
-                     self.share_window, self.span, seed, np.float32(lr))
-        shared_top = self.context_table[self.top_start:]
-        for rows in self.top_rows:
-            rows[...] = shared_top
-        others = [self.helpers.submit(self.kernel, *arguments, part, self.slices, self.top_start, self.top_rows[part])
+        arguments = (self.word_table, self.input_rows, shift, self.bias, self.log_q, self.accept, self.alias,
+                     *self.tree, self.row_settings, bags, targets.numpy(), self.negatives, self.share_window, self.span,
+                     seed, np.float32(lr))
+        if self.replicas and self.unmerged is None and targets.shape[0]:
+            self._by_rows(self._copy_to_replicas)
+            self.unmerged = 0
+        others = [self.helpers.submit(self.kernel, *arguments, part, self.slices, *self._context_tables(part))
                   for part in range(1, self.slices)]
-        total = self.kernel(*arguments, 0, self.slices, self.top_start, self.top_rows[0])
+        total = self.kernel(*arguments, 0, self.slices, *self._context_tables(0))
         total += sum(other.result() for other in others)
-        if self.top_start < self.context_table.shape[0]:  # each slice's change to the top rows, summed
-            shared_top[...] = sum(self.top_rows) - (len(self.top_rows) - 1) * shared_top
+        if self.unmerged is not None:
+            self.unmerged += targets.shape[0]
+            if self.unmerged >= self.merge_after:
+                self.flush()
         return total
+
+    def flush(self) -> None:
+        """Give the table every slice's change to its replica of the context rows since they were copied,
+        v <- v + sum_t (v_t - v) (the next step copies them anew): before anything reads or writes the model."""
+        if self.unmerged:
+            self._by_rows(self._merge_replicas)
+        self.unmerged = None
+
+    def _context_tables(self, part: int) -> tuple[np.ndarray, int, np.ndarray]:
+        """Slice ``part``'s context table, first own row and own rows, as its kernel call takes them: a replica of
+        the whole table stands in for the table (so the kernel's prefetches read it too)."""
+        if not self.replicas:
+            return self.context_table, self.context_table.shape[0], self.context_table[:0]
+        if self.own_start == 0:
+            return self.replicas[part], self.context_table.shape[0], self.context_table[:0]
+        return self.context_table, self.own_start, self.replicas[part]
+
+    def _by_rows(self, work) -> None:
+        """``work(start, end)`` over the own rows, cut among the slices' threads when they take a MB or more."""
+        n_own = self.context_table.shape[0] - self.own_start
+        parts = self.slices if self.replicas[0].nbytes >= 1 << 20 else 1
+        cuts = [self.own_start + n_own * part // parts for part in range(parts + 1)]
+        others = [self.helpers.submit(work, start, end) for start, end in zip(cuts[1:-1], cuts[2:])]
+        work(cuts[0], cuts[1])
+        for other in others:
+            other.result()
+
+    def _copy_to_replicas(self, start: int, end: int) -> None:
+        for replica in self.replicas:
+            replica[start - self.own_start:end - self.own_start] = self.context_table[start:end]
+
+    def _merge_replicas(self, start: int, end: int) -> None:
+        rows = self.context_table[start:end]
+        rows *= np.float32(1 - len(self.replicas))
+        for replica in self.replicas:
+            rows += replica[start - self.own_start:end - self.own_start]

@@ -153,6 +153,9 @@ class HogwildSGD:
         self.log_k, self.temperature = loss.log_k, loss.temperature
         self.lr = torch.zeros(1, dtype=torch.float32, device=device)
 
+    def flush(self) -> None:
+        """Nothing to merge: the programs write the model's tables themselves."""
+
     def step(self, inputs: torch.Tensor, targets: torch.Tensor, lr: float,
              generator: torch.Generator | None = None) -> torch.Tensor:
         """Train the examples in order (``span`` of them per program); return their summed loss (a 0-d

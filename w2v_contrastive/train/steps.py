@@ -30,7 +30,19 @@ from .fused_sgd import FusedSkipGramSGD
 from .gpu_sgd import HogwildSGD
 
 
-class FusedStep:
+class Step:
+    """What the trainer asks of a step besides ``step(batch, lr)``: its optimizers (checkpointed), the rows it marks
+    for ``--sync average``, and :meth:`flush`."""
+
+    optimizers: tuple[torch.optim.Optimizer, ...] = ()
+    touched: TouchedRows | None = None
+
+    def flush(self) -> None:
+        """Bring the model's tables up to date with every update so far; the trainer calls it before anything reads
+        or writes them (nothing to do for a step that writes them directly)."""
+
+
+class FusedStep(Step):
     """A compiled kernel (the fused CPU kernel, or the GPU's) as a step: it draws its noise words from
     ``generator``'s seeds.
 
@@ -43,9 +55,6 @@ class FusedStep:
     6% slower, so heads with noise words keep the centre first (scripts/bench_pair_orientation.py ->
     bench/pair-orientation-2026-12-01.json)."""
 
-    optimizers: tuple[torch.optim.Optimizer, ...] = ()
-    touched: TouchedRows | None = None
-
     def __init__(self, kernel: FusedSkipGramSGD | HogwildSGD, generator: torch.Generator, context_first: bool = False):
         self.kernel, self.generator, self.context_first = kernel, generator, context_first
 
@@ -53,13 +62,14 @@ class FusedStep:
         inputs, targets = (batch.contexts, batch.centers) if self.context_first else (batch.inputs, batch.targets)
         return torch.as_tensor(self.kernel.step(inputs, targets, lr, self.generator))  # (the GPU's: on the device)
 
+    def flush(self) -> None:
+        self.kernel.flush()
 
-class AutogradStep:
+
+class AutogradStep(Step):
     """Scores through :func:`~w2v_contrastive.heads.score_batch`, the head's loss, autograd, the
     optimizers. bf16 autocast on CUDA. With ``distributed`` (``--sync gradients``) the gradients are
     summed over the ranks before the update; ``dense`` names the parameters with dense gradients."""
-
-    touched: TouchedRows | None = None
 
     def __init__(self, model: SkipGram, head: Head, noise: NoiseDistribution, optimizers: list[torch.optim.Optimizer],
                  generator: torch.Generator, softmax_chunk: int | None, device: torch.device,
@@ -88,7 +98,7 @@ class AutogradStep:
         return None if loss is None else loss.detach()
 
 
-class RowStep:
+class RowStep(Step):
     """One step on the summed loss of a batch, with the tables kept out of autograd.
 
     For examples (w_b, c_b) and the candidates x of :func:`~w2v_contrastive.heads.base.draw_candidates`:

@@ -42,7 +42,7 @@ from .progress import Progress
 from .setup import (Machine, build_model, build_optimizers, build_row_update, dense_gradient_names, plan,
                     resolve_device, touched_rows, training_words)
 from .state import Identity, NonFinite, TrainingState, TrainStats
-from .steps import AutogradStep, FusedStep, RowStep
+from .steps import AutogradStep, FusedStep, RowStep, Step
 
 #: the noise generator's seed is the run's seed plus this (any fixed offset: distinct from the pair stream's)
 NOISE_SEED_OFFSET = 0x9E3779B9
@@ -108,7 +108,7 @@ class Trainer:
                 bag = 2 * config.window if config.model == "cbow" else 1
                 kernel = HogwildSGD(self.model, self.head, self.noise, bag, share_window)
             context_first = self.head.request.tree_paths and config.model == "skipgram"  # (see FusedStep)
-            self.step: FusedStep | RowStep | AutogradStep = FusedStep(kernel, noise_generator, context_first)
+            self.step: Step = FusedStep(kernel, noise_generator, context_first)
         elif setup.step == "rows":
             self.step = RowStep(self.model, self.head, self.noise, noise_generator, setup.batch_size,
                                 build_row_update(setup, self.model), touched_rows(setup, self.model))
@@ -177,7 +177,14 @@ class Trainer:
 
     def _train(self, signals: StopSignals) -> None:
         """Train from the state's stream position to the end of the budget; raise :class:`NonFinite`
-        when a check fails."""
+        when a check fails. Either way the model's tables hold every update when it ends."""
+        try:
+            self._steps(signals)
+        finally:
+            self.step.flush()
+
+    def _steps(self, signals: StopSignals) -> None:
+        """:meth:`_train`'s loop: a step per batch, and the logs, checkpoints and stops between them."""
         config, state, sync = self.config, self.state, self.setup.sync
         stats = state.stats
         batches = self.pairs.batches(config.epochs, state.start)
@@ -235,6 +242,7 @@ class Trainer:
         """--sync average: replace each rank's parameters by their mean over the ranks (the row step: the rows
         it changed)."""
         if self.setup.sync == "average":
+            self.step.flush()
             self.distributed.average_parameters(self.model, self.step.touched)
 
     def _log(self, now: float) -> None:
@@ -253,12 +261,14 @@ class Trainer:
         """Call ``hook`` of every callback (on the process that writes); their time is not training time."""
         if not (self.callbacks and self.main):
             return
+        self.step.flush()  # (they may read the vectors)
         started = time.perf_counter()
         for callback in self.callbacks:
             getattr(callback, hook)(*args)
         self.state.exclude(time.perf_counter() - started)
 
     def _checkpoint(self) -> None:
+        self.step.flush()
         self.state.checkpoint()
         self._notify("on_checkpoint", self.state.stats.steps, self.state.checkpoint_path)
 
