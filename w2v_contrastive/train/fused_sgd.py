@@ -349,7 +349,8 @@ class FusedSkipGramSGD:
         self.tree = ((tree.nodes.numpy(), tree.codes.numpy(), tree.lengths.numpy()) if head.request.tree_paths else
                      (np.zeros((0, 0), dtype=np.int64), np.zeros((0, 0), dtype=np.bool_), np.zeros(0, dtype=np.int64)))
         n_rows = self.context_table.shape[0]
-        replicate = self.slices > 1 and not self.bias.shape[0]  # (a bias stays shared, so its rows do too)
+        # (a bias stays shared, so its rows do too; tied tables are one table, read as input rows too)
+        replicate = self.slices > 1 and not self.bias.shape[0] and not model.tied
         whole = self.slices * self.context_table.nbytes <= REPLICA_BYTES
         #: the context rows from here on are each slice's own: its replica of them, merged into the table now and then
         self.own_start = (0 if replicate and whole else max(0, n_rows - TOP_NODES) if replicate and
