@@ -12,11 +12,13 @@ calls ``--repeats`` times, the tables reset to their captured values before each
 wall time over its pairs is one figure: the kernel's own speed, without the pair stream, start-up or evaluation,
 and steady enough to compare two versions of the kernel (run the script in each one's checkout, alternating).
 The spread of the repeats, and the CPU seconds per wall second of the threaded replays, show the machine's noise:
-two threads that share the tables' rows cost more when the cores exchange cache lines slowly. A third replay in
-each repeat gives each of the ``--threads`` threads its own copy of the tables and its share of each batch (the same
-work, no row shared, the tables' footprint as many times larger): its time against the shared replay's is what
-sharing the rows costs on this machine at that moment, which on a shared or virtual machine can change from one
-minute to the next.
+threads that share rows cost more when the cores exchange cache lines slowly, which on a shared or virtual machine
+can change from one minute to the next. So each repeat has two more threaded replays: the kernel with every context
+row shared, as word2vec.c's and gensim's threads share them (no replicas; the hierarchical softmax's top nodes are
+still each thread's own), and each of the ``--threads`` threads on its own copy of all the tables and its share of
+each batch (the same work, nothing shared or merged, the tables' footprint as many times larger). Against the
+latter, the trainer's kernel shows what sharing the input rows and merging the replicas cost at that moment, the
+shared one what sharing every row costs.
 """
 
 from __future__ import annotations
@@ -84,6 +86,17 @@ def replay(fused, calls: list[tuple]) -> tuple[float, float]:
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
+def context_rows_shared(trainer, threads: int):
+    """The trainer's kernel on ``threads`` threads without replicas of the context table (REPLICA_BYTES 0)."""
+    from w2v_contrastive.train import fused_sgd
+
+    replica_bytes, fused_sgd.REPLICA_BYTES = fused_sgd.REPLICA_BYTES, 0
+    try:
+        return fused_sgd.FusedSkipGramSGD(trainer.model, trainer.head, trainer.noise, threads)
+    finally:
+        fused_sgd.REPLICA_BYTES = replica_bytes
+
+
 class OwnTables:
     """``threads`` one-slice kernels, each on its own copy of the model: :meth:`step` trains each on its contiguous
     share of the batch at once, on threads of its own (the threaded replay without a row shared between threads)."""
@@ -116,8 +129,7 @@ class OwnTables:
         return sum(part.result() for part in parts)
 
     def flush(self) -> None:
-        for fused in self.kernels:
-            fused.flush()
+        """Nothing to merge: each kernel runs one slice, on tables of its own."""
 
 
 def measure(args: argparse.Namespace, settings: dict) -> dict:
@@ -126,6 +138,7 @@ def measure(args: argparse.Namespace, settings: dict) -> dict:
     trainer, calls = capture(args.corpus, args.head, settings, args.skip, args.steps, args.cache_dir)
     kernels = {str(threads): FusedSkipGramSGD(trainer.model, trainer.head, trainer.noise, threads)
                for threads in (1, args.threads)}
+    kernels[f"{args.threads}, context rows shared"] = context_rows_shared(trainer, args.threads)
     kernels[f"{args.threads}, own tables"] = own = OwnTables(trainer, args.threads)
     tables = [kernels["1"].word_table, kernels["1"].context_table, kernels["1"].bias]
     captured = [table.copy() for table in tables]

@@ -119,3 +119,24 @@ def test_the_own_tables_replay_trains_each_threads_share_of_a_batch_on_its_own_c
     assert not np.array_equal(own.kernels[0].context_table, own.kernels[1].context_table)
     for key, value in model.state_dict().items():  # (the captured model itself is not trained)
         assert torch.equal(value, before[key])
+
+
+def test_the_context_rows_shared_replay_runs_the_threaded_kernel_without_replicas():
+    import types
+
+    import bench_fused_kernel
+    import numpy as np
+
+    from w2v_contrastive import TrainConfig
+    from w2v_contrastive.heads import build_head
+    from w2v_contrastive.model import SkipGram
+    from w2v_contrastive.sampling.noise import NoiseDistribution
+    from w2v_contrastive.train.fused_sgd import FusedSkipGramSGD
+
+    counts = np.arange(30, 0, -1) * 10
+    head, noise = build_head("negative-sampling", TrainConfig()), NoiseDistribution(counts, 0.75)
+    model = SkipGram(30, 8)
+    head.use_vocabulary(counts)
+    shared = bench_fused_kernel.context_rows_shared(types.SimpleNamespace(model=model, head=head, noise=noise), 2)
+    replicated = FusedSkipGramSGD(model, head, noise, 2)  # (the module's setting is back)
+    assert (shared.replicas, shared.own_start, replicated.own_start) == ([], 30, 0)
