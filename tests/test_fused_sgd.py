@@ -138,15 +138,16 @@ def _copy(generator: torch.Generator) -> torch.Generator:
 
 @pytest.mark.parametrize("head_name, replicated", [("hierarchical-softmax", "the whole table"),
                                                     ("hierarchical-softmax", "the top nodes"),
-                                                    ("negative-sampling", "the whole table")])
+                                                    ("negative-sampling", "the whole table"),
+                                                    ("nce", "the whole table")])
 def test_each_thread_trains_its_own_replica_of_the_context_rows_and_the_table_takes_every_threads_change(
         head_name, replicated, monkeypatch):
     """Two slices whose input words differ: the input rows end as each slice alone leaves them (alone: the batch with
-    the other slice's inputs absent, so the same noise draws), the context rows as the start plus both slices'
-    changes: once flushed, or within the step once the slices trained MERGE_PAIRS_PER_ROW pairs per replicated row.
-    Before the merge the table holds the start. Replicas of the whole table, or (past REPLICA_BYTES) of the tree's
-    TOP_NODES nodes nearest the root."""
-    vocab, dim, lr = 12, 8, 0.1
+    the other slice's inputs absent, so the same noise draws), the context rows (and NCE's output bias) as the start
+    plus both slices' changes: once flushed, or within the step once the slices trained MERGE_PAIRS_PER_ROW pairs per
+    replicated row. Before the merge the table holds the start. Replicas of the whole table and bias, or (past
+    REPLICA_BYTES) of the tree's TOP_NODES nodes nearest the root."""
+    vocab, dim, lr, bias = 12, 8, 0.1, head_name == "nce"
     if replicated == "the top nodes":
         monkeypatch.setattr(fused_sgd, "REPLICA_BYTES", 0)
         monkeypatch.setattr(fused_sgd, "TOP_NODES", 4)
@@ -155,7 +156,7 @@ def test_each_thread_trains_its_own_replica_of_the_context_rows_and_the_table_ta
     head.use_vocabulary(counts)
     noise = NoiseDistribution(counts, 0.75)
     torch.manual_seed(0)
-    start = SkipGram(vocab, dim)
+    start = SkipGram(vocab, dim, output_bias=bias)
     torch.nn.init.normal_(start.output.weight, std=0.3)
     g = torch.Generator().manual_seed(5)
     inputs = torch.cat([torch.randint(0, 6, (WINDOW_SPAN,), generator=g),
@@ -172,24 +173,28 @@ def test_each_thread_trains_its_own_replica_of_the_context_rows_and_the_table_ta
 
     def trained(inputs, threads, merge_pairs_per_row=fused_sgd.MERGE_PAIRS_PER_ROW):
         monkeypatch.setattr(fused_sgd, "MERGE_PAIRS_PER_ROW", merge_pairs_per_row)
-        model = SkipGram(vocab, dim)
+        model = SkipGram(vocab, dim, output_bias=bias)
         model.load_state_dict(start.state_dict())
         kernel = FusedSkipGramSGD(model, head, noise, threads=threads)
         kernel.step(inputs, targets, lr, torch.Generator().manual_seed(7))
         return model, kernel
 
     alone = [trained(torch.where(torch.arange(2 * WINDOW_SPAN) // WINDOW_SPAN == i, inputs, -1), 1)[0] for i in (0, 1)]
-    expected_input = torch.cat([alone[0].input.weight[:6], alone[1].input.weight[6:]])
-    changes = sum(model.output.weight - start.output.weight for model in alone)
-    assert (changes.abs().sum(1) > 0).sum() >= 4  # (several rows moved)
+    expected = {key: value + sum(model.state_dict()[key] - value for model in alone)
+                for key, value in start.state_dict().items() if not key.startswith("input")}
+    expected["input.weight"] = torch.cat([alone[0].input.weight[:6], alone[1].input.weight[6:]])
+    assert ((expected["output.weight"] - start.output.weight).abs().sum(1) > 0).sum() >= 4  # (several rows moved)
     later, kernel = trained(inputs, 2, merge_pairs_per_row=10**6)
     assert kernel.own_start == (0 if replicated == "the whole table" else first_top)
-    torch.testing.assert_close(later.output.weight[kernel.own_start:], start.output.weight[kernel.own_start:])
+    for key, value in start.state_dict().items():  # (the own rows of the context table, and of the bias)
+        if not key.startswith("input"):
+            torch.testing.assert_close(later.state_dict()[key][kernel.own_start:], value[kernel.own_start:], msg=key)
     kernel.flush()
     merged_in_step = trained(inputs, 2, merge_pairs_per_row=1)[0]
+    assert set(expected) == set(start.state_dict()) and ("bias.weight" in expected) == bias
     for model in (later, merged_in_step):
-        torch.testing.assert_close(model.input.weight, expected_input, rtol=1e-5, atol=1e-6)
-        torch.testing.assert_close(model.output.weight, start.output.weight + changes, rtol=1e-5, atol=1e-6)
+        for key, value in model.state_dict().items():
+            torch.testing.assert_close(value, expected[key], rtol=1e-5, atol=1e-6, msg=key)
 
 
 def test_mean_shift_counts_a_row_that_occurs_twice_among_a_words_rows():

@@ -39,9 +39,9 @@ reproducible bit for bit only with one slice of pairs (``serial=True``, the dete
 **Each thread's own context rows** (Hogwild++, Zhang, Hsieh & Akella 2016): a row that two cores write in turn
 passes between their caches at each turn, and what that costs depends on where the machine puts the cores (on one
 virtual machine, over minutes: negative sampling with subwords 3-6, two threads, 375-400 ns/pair, then 540-580).
-So with several slices and no output bias each slice trains its own replica of the context table (when the
-replicas take at most :data:`REPLICA_BYTES`; else, for the hierarchical softmax, of its :data:`TOP_NODES` inner nodes
-nearest the root, which lie on nearly every pair's path), copied from the table at the first step after a merge;
+So with several slices each slice trains its own replica of the context table and output bias (when the replicas
+take at most :data:`REPLICA_BYTES`; else, for the hierarchical softmax without a bias, of its :data:`TOP_NODES` inner
+nodes nearest the root, which lie on nearly every pair's path), copied from the table at the first step after a merge;
 once the slices have trained :data:`MERGE_PAIRS_PER_ROW` pairs per replicated row since then, or when
 :meth:`FusedSkipGramSGD.flush` is called, the table takes every slice's change, v <- v + sum_t (v_t - v). The
 input rows stay shared: the pairs of a batch come in a random order, so two slices seldom write one input row in
@@ -79,9 +79,10 @@ from .kernel_cache import cache_on_disk
 #: the kernel asks for the rows of the example this many ahead of the one it trains (on captured gutenberg-mid
 #: batches, one thread: 2 ahead saved 4% of negative-sampling's time, 5% of the hierarchical softmax's, 9% of CBOW's)
 PREFETCH_AHEAD = 2
-#: each slice's replicas of the context table may take this many bytes in all; past it only the hierarchical
-#: softmax's top nodes are replicated (their rows start every pair's path; shared, on captured gutenberg-mid batches,
-#: two threads: 900-960 ns/pair against 345-372 with copies when the host passed lines between the cores slowly)
+#: each slice's replicas of the context table and bias may take this many bytes in all; past it only the
+#: hierarchical softmax's top nodes are replicated, without a bias (their rows start every pair's path; shared, on
+#: captured gutenberg-mid batches, two threads: 900-960 ns/pair against 345-372 with copies when the host passed
+#: lines between the cores slowly)
 REPLICA_BYTES = 256 << 20
 #: the hierarchical softmax's inner nodes nearest the root (the last rows of its table: the root is made last)
 TOP_NODES = 256
@@ -185,9 +186,9 @@ def _compile_step(row_loss):
             prefetch_row(context_table, x)
 
     @njit(fastmath=True, nogil=True, error_model="numpy")  # (numpy's: no zero-divisor checks in the loops)
-    def fused_step(word_table, input_rows, mean_shift, bias, log_q_table, accept, alias, tree_nodes, tree_codes,
+    def fused_step(word_table, input_rows, mean_shift, log_q_table, accept, alias, tree_nodes, tree_codes,
                    tree_lengths, row_settings, inputs, targets, negatives, share_window, span, seed, lr, part, n_slices,
-                   context_table, own_start, own_rows):
+                   context_table, bias, own_start, own_rows):
         n_examples, bag = inputs.shape
         n_spans = (n_examples + span - 1) // span
         dim = context_table.shape[1]
@@ -349,15 +350,16 @@ class FusedSkipGramSGD:
         self.tree = ((tree.nodes.numpy(), tree.codes.numpy(), tree.lengths.numpy()) if head.request.tree_paths else
                      (np.zeros((0, 0), dtype=np.int64), np.zeros((0, 0), dtype=np.bool_), np.zeros(0, dtype=np.int64)))
         n_rows = self.context_table.shape[0]
-        # (a bias stays shared, so its rows do too; tied tables are one table, read as input rows too)
-        replicate = self.slices > 1 and not self.bias.shape[0] and not model.tied
-        whole = self.slices * self.context_table.nbytes <= REPLICA_BYTES
+        replicate = self.slices > 1 and not model.tied  # (tied tables are one table, read as input rows too)
+        whole = self.slices * (self.context_table.nbytes + self.bias.nbytes) <= REPLICA_BYTES
         #: the context rows from here on are each slice's own: its replica of them, merged into the table now and then
+        #: (the top nodes' bias, when they alone are replicated, would stay shared: so no top nodes with a bias)
         self.own_start = (0 if replicate and whole else max(0, n_rows - TOP_NODES) if replicate and
-                          head.request.tree_paths else n_rows)
+                          head.request.tree_paths and not self.bias.shape[0] else n_rows)
         own_shape = (n_rows - self.own_start, self.context_table.shape[1])
         self.replicas = ([huge_pages.empty(own_shape).numpy() for _ in range(self.slices)]
                          if self.own_start < n_rows else [])
+        self.bias_replicas = [np.empty_like(self.bias) for _ in self.replicas] if self.own_start == 0 else []
         self.merge_after = MERGE_PAIRS_PER_ROW * own_shape[0]
         #: pairs trained on the replicas since they were copied from the table; None: not copied since the last merge
         self.unmerged: int | None = None
@@ -378,9 +380,9 @@ class FusedSkipGramSGD:
         bags = (inputs if inputs.dim() > 1 else inputs.unsqueeze(1)).numpy()
         runs = inputs.dim() == 1 and inputs.shape[0] and self.input_rows.shape[0]  # (as the kernel's runs)
         shift = self.run_shift if runs else NO_SHIFT
-        arguments = (self.word_table, self.input_rows, shift, self.bias, self.log_q, self.accept, self.alias,
-                     *self.tree, self.row_settings, bags, targets.numpy(), self.negatives, self.share_window, self.span,
-                     seed, np.float32(lr))
+        arguments = (self.word_table, self.input_rows, shift, self.log_q, self.accept, self.alias, *self.tree,
+                     self.row_settings, bags, targets.numpy(), self.negatives, self.share_window, self.span, seed,
+                     np.float32(lr))
         if self.replicas and self.unmerged is None and targets.shape[0]:
             self._by_rows(self._copy_to_replicas)
             self.unmerged = 0
@@ -401,31 +403,41 @@ class FusedSkipGramSGD:
             self._by_rows(self._merge_replicas)
         self.unmerged = None
 
-    def _context_tables(self, part: int) -> tuple[np.ndarray, int, np.ndarray]:
-        """Slice ``part``'s context table, first own row and own rows, as its kernel call takes them: a replica of
-        the whole table stands in for the table (so the kernel's prefetches read it too)."""
+    def _context_tables(self, part: int) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
+        """Slice ``part``'s context table, output bias, first own row and own rows, as its kernel call takes them: a
+        replica of the whole table (and of the bias) stands in for the table (so the kernel's prefetches read it)."""
+        n_rows, none = self.context_table.shape[0], self.context_table[:0]
         if not self.replicas:
-            return self.context_table, self.context_table.shape[0], self.context_table[:0]
+            return self.context_table, self.bias, n_rows, none
         if self.own_start == 0:
-            return self.replicas[part], self.context_table.shape[0], self.context_table[:0]
-        return self.context_table, self.own_start, self.replicas[part]
+            return self.replicas[part], self.bias_replicas[part], n_rows, none
+        return self.context_table, self.bias, self.own_start, self.replicas[part]
 
     def _by_rows(self, work) -> None:
-        """``work(start, end)`` over the own rows, cut among the slices' threads when they take a MB or more."""
+        """``work(start, end)`` over the own rows (counted from ``own_start``), cut among the slices' threads when
+        they take a MB or more."""
         n_own = self.context_table.shape[0] - self.own_start
         parts = self.slices if self.replicas[0].nbytes >= 1 << 20 else 1
-        cuts = [self.own_start + n_own * part // parts for part in range(parts + 1)]
+        cuts = [n_own * part // parts for part in range(parts + 1)]
         others = [self.helpers.submit(work, start, end) for start, end in zip(cuts[1:-1], cuts[2:])]
         work(cuts[0], cuts[1])
         for other in others:
             other.result()
 
+    def _replicated(self) -> tuple[tuple[np.ndarray, list[np.ndarray]], ...]:
+        """(the shared rows from ``own_start`` on, the slices' replicas of them): the context table's; the bias's,
+        replicated with the whole table."""
+        return (self.context_table[self.own_start:], self.replicas), (self.bias[self.own_start:], self.bias_replicas)
+
     def _copy_to_replicas(self, start: int, end: int) -> None:
-        for replica in self.replicas:
-            replica[start - self.own_start:end - self.own_start] = self.context_table[start:end]
+        for shared, replicas in self._replicated():
+            for replica in replicas:
+                replica[start:end] = shared[start:end]
 
     def _merge_replicas(self, start: int, end: int) -> None:
-        rows = self.context_table[start:end]
-        rows *= np.float32(1 - len(self.replicas))
-        for replica in self.replicas:
-            rows += replica[start - self.own_start:end - self.own_start]
+        for shared, replicas in self._replicated():
+            rows = shared[start:end]
+            if replicas:
+                rows *= np.float32(1 - len(replicas))
+            for replica in replicas:
+                rows += replica[start:end]
