@@ -430,7 +430,7 @@ def compare_run(directory: str, **options) -> Comparison:
 
 #: scripts/bench_fused_kernel.py's records, one per mode of the headline table
 FUSED_KERNEL_RECORDS = tuple(f"bench/fused-kernel-{mode}.json"
-                             for mode in ("negative-sampling", "hierarchical-softmax", "cbow", "subwords"))
+                             for mode in ("negative-sampling", "nce", "hierarchical-softmax", "cbow", "subwords"))
 HEADLINE = Headline("bench/tuned-baselines-gutenberg-mid/results.json",
                     ["bench/whole-process-ns.json", "bench/whole-process-hs.json", "bench/whole-process-cbow.json",
                      "bench/whole-process-subwords.json"],
@@ -524,7 +524,8 @@ PAGES = {
             "The compiled kernel replaying 30 batches captured from a gutenberg-mid run (dim 100, window 5, K 5), "
             "without the pair stream, start-up or evaluation: nanoseconds per example, the median of 7 replays. The "
             "trainer's two threads share the input rows lock-free and each trains its own replica of the context "
-            "table, merged into the table every 8 pairs per row. In the third column they share every context row "
+            "table (and of nce's output bias), merged into the table every 8 pairs per row. In the third column they "
+            "share every context row "
             "instead, as word2vec.c's and gensim's threads do (the hierarchical softmax still replicates the tree's "
             "256 top nodes); in the last, each thread trains its share of each batch on its own copy of all the "
             "tables, nothing shared or merged. What a shared row costs depends on how fast the cores pass cache lines "
