@@ -161,7 +161,8 @@ def compiled_prefetch_row():
 def _compile_step(row_loss):
     """The kernel around one head's compiled ``row_loss``, one per row loss and process whatever the head's
     options (``row_settings`` is an argument): trains slice ``part`` of ``n_slices`` of the batch (whole spans
-    of the examples) and returns its summed loss."""
+    of the examples) on the slice's ``context_table`` and ``bias``, whose rows from ``own_start`` on it reads and
+    writes in ``own_rows`` instead, and returns its summed loss."""
     from numba import njit
 
     draw = compiled_noise_draw()
@@ -406,11 +407,11 @@ class FusedSkipGramSGD:
     def _context_tables(self, part: int) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
         """Slice ``part``'s context table, output bias, first own row and own rows, as its kernel call takes them: a
         replica of the whole table (and of the bias) stands in for the table (so the kernel's prefetches read it)."""
-        n_rows, none = self.context_table.shape[0], self.context_table[:0]
+        n_rows, no_rows = self.context_table.shape[0], self.context_table[:0]
         if not self.replicas:
-            return self.context_table, self.bias, n_rows, none
+            return self.context_table, self.bias, n_rows, no_rows
         if self.own_start == 0:
-            return self.replicas[part], self.bias_replicas[part], n_rows, none
+            return self.replicas[part], self.bias_replicas[part], n_rows, no_rows
         return self.context_table, self.bias, self.own_start, self.replicas[part]
 
     def _by_rows(self, work) -> None:
@@ -437,7 +438,6 @@ class FusedSkipGramSGD:
     def _merge_replicas(self, start: int, end: int) -> None:
         for shared, replicas in self._replicated():
             rows = shared[start:end]
-            if replicas:
-                rows *= np.float32(1 - len(replicas))
+            rows *= np.float32(1 - len(replicas))
             for replica in replicas:
                 rows += replica[start:end]
