@@ -87,14 +87,10 @@ def replay(fused, calls: list[tuple]) -> tuple[float, float]:
 
 
 def context_rows_shared(trainer, threads: int):
-    """The trainer's kernel on ``threads`` threads without replicas of the context table (REPLICA_BYTES 0)."""
-    from w2v_contrastive.train import fused_sgd
+    """The trainer's kernel on ``threads`` threads without replicas of the context table."""
+    from w2v_contrastive.train.fused_sgd import FusedSkipGramSGD
 
-    replica_bytes, fused_sgd.REPLICA_BYTES = fused_sgd.REPLICA_BYTES, 0
-    try:
-        return fused_sgd.FusedSkipGramSGD(trainer.model, trainer.head, trainer.noise, threads)
-    finally:
-        fused_sgd.REPLICA_BYTES = replica_bytes
+    return FusedSkipGramSGD(trainer.model, trainer.head, trainer.noise, threads, replica_bytes=0)
 
 
 class OwnTables:

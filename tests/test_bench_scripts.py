@@ -138,5 +138,5 @@ def test_the_context_rows_shared_replay_runs_the_threaded_kernel_without_replica
     model = SkipGram(30, 8)
     head.use_vocabulary(counts)
     shared = bench_fused_kernel.context_rows_shared(types.SimpleNamespace(model=model, head=head, noise=noise), 2)
-    replicated = FusedSkipGramSGD(model, head, noise, 2)  # (the module's setting is back)
+    replicated = FusedSkipGramSGD(model, head, noise, 2)
     assert (shared.replicas, shared.own_start, replicated.own_start) == ([], 30, 0)

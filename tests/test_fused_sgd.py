@@ -148,8 +148,8 @@ def test_each_thread_trains_its_own_replica_of_the_context_rows_and_the_table_ta
     replicated row. Before the merge the table holds the start. Replicas of the whole table and bias, or (past
     REPLICA_BYTES) of the tree's TOP_NODES nodes nearest the root."""
     vocab, dim, lr, bias = 12, 8, 0.1, head_name == "nce"
+    replica_bytes = 0 if replicated == "the top nodes" else fused_sgd.REPLICA_BYTES
     if replicated == "the top nodes":
-        monkeypatch.setattr(fused_sgd, "REPLICA_BYTES", 0)
         monkeypatch.setattr(fused_sgd, "TOP_NODES", 4)
     counts = np.arange(vocab, 0, -1) * 10
     head = build_head(head_name, TrainConfig())
@@ -175,7 +175,7 @@ def test_each_thread_trains_its_own_replica_of_the_context_rows_and_the_table_ta
         monkeypatch.setattr(fused_sgd, "MERGE_PAIRS_PER_ROW", merge_pairs_per_row)
         model = SkipGram(vocab, dim, output_bias=bias)
         model.load_state_dict(start.state_dict())
-        kernel = FusedSkipGramSGD(model, head, noise, threads=threads)
+        kernel = FusedSkipGramSGD(model, head, noise, threads=threads, replica_bytes=replica_bytes)
         kernel.step(inputs, targets, lr, torch.Generator().manual_seed(7))
         return model, kernel
 

@@ -325,10 +325,12 @@ def _helper_threads(count: int) -> ThreadPoolExecutor:
 
 
 class FusedSkipGramSGD:
-    """Trains a CPU :class:`SkipGram` in place, one batch of (input, target) examples per :meth:`step`."""
+    """Trains a CPU :class:`SkipGram` in place, one batch of (input, target) examples per :meth:`step`;
+    ``replica_bytes``: the most the slices' replicas of the context table and bias may take (0: none but the
+    hierarchical softmax's top nodes)."""
 
     def __init__(self, model: SkipGram, head: Head, noise: NoiseDistribution, threads: int, serial: bool = False,
-                 share_window: bool = False, span: int = WINDOW_SPAN):
+                 share_window: bool = False, span: int = WINDOW_SPAN, replica_bytes: int = REPLICA_BYTES):
         self.kernel = _compile_step(head.fused_row_loss())
         self.row_settings = np.array(head.fused_row_settings(), dtype=np.float64)
         self.slices = 1 if serial else max(1, threads)
@@ -352,7 +354,7 @@ class FusedSkipGramSGD:
                      (np.zeros((0, 0), dtype=np.int64), np.zeros((0, 0), dtype=np.bool_), np.zeros(0, dtype=np.int64)))
         n_rows = self.context_table.shape[0]
         replicate = self.slices > 1 and not model.tied  # (tied tables are one table, read as input rows too)
-        whole = self.slices * (self.context_table.nbytes + self.bias.nbytes) <= REPLICA_BYTES
+        whole = self.slices * (self.context_table.nbytes + self.bias.nbytes) <= replica_bytes
         #: the context rows from here on are each slice's own: its replica of them, merged into the table now and then
         #: (the top nodes' bias, when they alone are replicated, would stay shared: so no top nodes with a bias)
         self.own_start = (0 if replicate and whole else max(0, n_rows - TOP_NODES) if replicate and
