@@ -75,7 +75,9 @@ def test_accuracy_matches_gensim_evaluate_word_analogies(trained_vectors):
     total = gensim_sections[-1]
     assert ours["covered"] == len(total["correct"]) + len(total["incorrect"]) > 1000
     assert abs(ours["accuracy"] - gensim_score) <= 0.001, (ours["accuracy"], gensim_score)
-    assert ours["accuracy"] > 0.02  # trained vectors answer some; random ones score ~0.0003
+    # trained vectors answer some: 0.019-0.042 over 24 threaded runs (mean 0.030, sd 0.006); random ones score
+    # ~0.0003 (sd ~0.0005 over these ~1,300 questions)
+    assert ours["accuracy"] > 0.01
     for mine, theirs in zip(ours["sections"], gensim_sections[:-1]):
         assert mine["section"] == theirs["section"]
         assert abs(mine["correct"] - len(theirs["correct"])) <= max(1, 0.01 * mine["covered"])
