@@ -145,12 +145,14 @@ def test_each_thread_trains_its_own_replica_of_the_context_rows_and_the_table_ta
     """Two slices whose input words differ: the input rows end as each slice alone leaves them (alone: the batch with
     the other slice's inputs absent, so the same noise draws), the context rows (and NCE's output bias) as the start
     plus both slices' changes: once flushed, or within the step once the slices trained MERGE_PAIRS_PER_ROW pairs per
-    replicated row. Before the merge the table holds the start. Replicas of the whole table and bias, or (past
+    replicated row; the HOT_ROWS most trained (the first words', the tree's last nodes) at every step. Before the
+    merge the table's other replicated rows hold the start. Replicas of the whole table and bias, or (past
     REPLICA_BYTES) of the tree's TOP_NODES nodes nearest the root."""
     vocab, dim, lr, bias = 12, 8, 0.1, head_name == "nce"
     replica_bytes = 0 if replicated == "the top nodes" else fused_sgd.REPLICA_BYTES
     if replicated == "the top nodes":
         monkeypatch.setattr(fused_sgd, "TOP_NODES", 4)
+    monkeypatch.setattr(fused_sgd, "HOT_ROWS", 3)
     counts = np.arange(vocab, 0, -1) * 10
     head = build_head(head_name, TrainConfig())
     head.use_vocabulary(counts)
@@ -186,9 +188,15 @@ def test_each_thread_trains_its_own_replica_of_the_context_rows_and_the_table_ta
     assert ((expected["output.weight"] - start.output.weight).abs().sum(1) > 0).sum() >= 4  # (several rows moved)
     later, kernel = trained(inputs, 2, merge_pairs_per_row=10**6)
     assert kernel.own_start == (0 if replicated == "the whole table" else first_top)
+    own = later.output.weight.shape[0] - kernel.own_start
+    assert kernel.hot_rows == ((own - 3, own) if head_name == "hierarchical-softmax" else (0, 3))
+    hot = torch.zeros(own, dtype=torch.bool)
+    hot[slice(*kernel.hot_rows)] = True
     for key, value in start.state_dict().items():  # (the own rows of the context table, and of the bias)
         if not key.startswith("input"):
-            torch.testing.assert_close(later.state_dict()[key][kernel.own_start:], value[kernel.own_start:], msg=key)
+            rows = later.state_dict()[key][kernel.own_start:]
+            torch.testing.assert_close(rows[~hot], value[kernel.own_start:][~hot], msg=key)
+            torch.testing.assert_close(rows[hot], expected[key][kernel.own_start:][hot], rtol=1e-5, atol=1e-6, msg=key)
     kernel.flush()
     merged_in_step = trained(inputs, 2, merge_pairs_per_row=1)[0]
     assert set(expected) == set(start.state_dict()) and ("bias.weight" in expected) == bias
