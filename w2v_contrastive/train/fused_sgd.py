@@ -46,10 +46,10 @@ once the slices have trained :data:`MERGE_PAIRS_PER_ROW` pairs per replicated ro
 :meth:`FusedSkipGramSGD.flush` is called, the table takes every slice's change, v <- v + sum_t (v_t - v). The
 :data:`HOT_ROWS` rows trained most often (the most frequent words', first; the inner nodes nearest the root, last)
 are merged and copied anew at every step: a row's replica sees none of the other slices' updates until the merge, and
-these rows take about half of all updates (a 1,024-word prefix of gutenberg's vocabularies holds 50-59% of the noise
-distribution's mass). The
-input rows stay shared: the pairs of a batch come in a random order, so two slices seldom write one input row in
-turn (with subwords the n-grams' rows do repeat; replicating the input table instead saved none of the cost).
+these rows take a large share of all updates (a 512-word prefix of gutenberg's vocabularies holds 38-49% of the noise
+distribution's mass). The input rows stay shared: the pairs of a batch come in a random order, so two slices seldom
+write one input row in turn (with subwords the n-grams' rows do repeat; replicating the input table instead saved
+none of the cost).
 
 The noise words come from :class:`~w2v_contrastive.sampling.noise.NoiseDistribution`'s alias
 tables with the uniform draws made by a counter-based generator: draw j of a step is
@@ -96,9 +96,10 @@ TOP_NODES = 256
 MERGE_PAIRS_PER_ROW = 8
 #: the most often trained of the replicated rows, merged at every step (gutenberg-small, min count 2, 15k words, 10
 #: epochs, two threads, MEN: replicas merged every ~8 steps 0.448-0.466 over 8 runs, with these rows merged at every
-#: step 0.477-0.484 over 8, rows shared 0.469-0.484 over 6, one thread 0.469; 256 rows: 0.468-0.481 over 4; on
-#: captured gutenberg-mid batches, negative sampling, two threads, 9 repeats: 276 ns/pair against 268 without)
-HOT_ROWS = 1024
+#: step 0.477-0.487 over 8, rows shared 0.469-0.484 over 6, one thread 0.469; 1,024 rows 0.477-0.484, 256 rows every
+#: second step 0.464-0.474; the hierarchical softmax 0.444-0.463 / 0.460-0.469 / shared 0.463-0.468. On captured
+#: gutenberg-mid batches, negative sampling, two threads, 9 repeats: 242 ns/pair against 240 without)
+HOT_ROWS = 512
 #: examples per span: windows of shared negatives end at multiples of it (and each program of the GPU kernel
 #: trains one span), so a window's negatives do not depend on how the batch is cut between threads or programs
 WINDOW_SPAN = 64
