@@ -245,12 +245,13 @@ def test_a_run_of_one_input_words_examples_trains_as_its_examples_one_by_one():
 
 
 def test_a_threaded_run_ends_with_every_replicas_change_in_the_model(small_corpus, monkeypatch):
-    """Two threads with replicas never merged within a step: the context table (zeros at the start) holds the
-    run's updates once fit returns, because the trainer flushes the replicas when it stops."""
+    """Two threads with replicas never merged within a step (no hot rows either): the context table (zeros at the
+    start) holds the run's updates once fit returns, because the trainer flushes the replicas when it stops."""
     import w2v_contrastive as w2v
     from w2v_contrastive.train.trainer import Trainer
 
     monkeypatch.setattr(fused_sgd, "MERGE_PAIRS_PER_ROW", 10**9)
+    monkeypatch.setattr(fused_sgd, "HOT_ROWS", 0)
     config = w2v.make_config("negative-sampling", progress=False, threads=2, dim=16, max_words=20_000)
     trainer = Trainer(config, small_corpus, w2v.Vocabulary.from_corpus(small_corpus, config.min_count))
     assert trainer.step.kernel.replicas and not trainer.model.output.weight.any()
