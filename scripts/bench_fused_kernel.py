@@ -129,6 +129,7 @@ class OwnTables:
 
 
 def measure(args: argparse.Namespace, settings: dict) -> dict:
+    from w2v_contrastive.train import fused_sgd
     from w2v_contrastive.train.fused_sgd import FusedSkipGramSGD
 
     trainer, calls = capture(args.corpus, args.head, settings, args.skip, args.steps, args.cache_dir)
@@ -146,7 +147,10 @@ def measure(args: argparse.Namespace, settings: dict) -> dict:
                 table[...] = values
             figures[threads].append(replay(fused, calls))
     result = {"head": args.head, "settings": {**SETTINGS, **settings}, "pair_order": trainer.setup.pair_order,
-              "skip": args.skip, "steps": args.steps, "pairs": pairs, "threads": {}}
+              "skip": args.skip, "steps": args.steps, "pairs": pairs,
+              "replicas": {"merge_pairs_per_row": fused_sgd.MERGE_PAIRS_PER_ROW, "hot_rows": fused_sgd.HOT_ROWS,
+                           "top_nodes": fused_sgd.TOP_NODES, "replica_bytes": fused_sgd.REPLICA_BYTES},
+              "threads": {}}
     for threads, runs in figures.items():
         per_pair = [round(wall * 1e9 / pairs, 1) for wall, _ in runs]
         result["threads"][threads] = {"ns_per_pair": per_pair,

@@ -524,10 +524,10 @@ PAGES = {
             "The compiled kernel replaying 30 batches captured from a gutenberg-mid run (dim 100, window 5, K 5), "
             "without the pair stream, start-up or evaluation: nanoseconds per example, the median of 7 replays. The "
             "trainer's two threads share the input rows lock-free and each trains its own replica of the context "
-            "table (and of nce's output bias), merged into the table every 8 pairs per row (its 512 most trained rows "
-            "at every step). In the third column they share every context row "
+            "table (and of nce's output bias), merged into the table once the threads trained the given number of "
+            "pairs per row, its most trained rows at every step. In the third column they share every context row "
             "instead, as word2vec.c's and gensim's threads do (the hierarchical softmax still replicates the tree's "
-            "256 top nodes); in the last, each thread trains its share of each batch on its own copy of all the "
+            "top nodes); in the last, each thread trains its share of each batch on its own copy of all the "
             "tables, nothing shared or merged. What a shared row costs depends on how fast the cores pass cache lines "
             "to each other, which on a shared or virtual machine changes from one minute to the next: shared context "
             "rows make a run's time swing with it, replicas do not."),
@@ -537,7 +537,9 @@ PAGES = {
                    ("two threads", lambda r: f"{r['threads']['2']['median_ns_per_pair']:.0f}"),
                    ("two threads, context rows shared",
                     lambda r: f"{r['threads']['2, context rows shared']['median_ns_per_pair']:.0f}"),
-                   ("two threads, own tables", lambda r: f"{r['threads']['2, own tables']['median_ns_per_pair']:.0f}")],
+                   ("two threads, own tables", lambda r: f"{r['threads']['2, own tables']['median_ns_per_pair']:.0f}"),
+                   ("replicas merged every (pairs per row)", lambda r: str(r["replicas"]["merge_pairs_per_row"])),
+                   ("rows merged at every step", lambda r: str(r["replicas"]["hot_rows"]))],
                   key="runs")]),
         Section("Encoding with worker processes", "Tokenizing and encoding a corpus, cold cache, by number of workers.",
                 [Rows("bench/encode-workers-2026-12-02.json",
