@@ -130,10 +130,9 @@ class OwnTables:
 
 def measure(args: argparse.Namespace, settings: dict) -> dict:
     from w2v_contrastive.train import fused_sgd
-    from w2v_contrastive.train.fused_sgd import FusedSkipGramSGD
 
     trainer, calls = capture(args.corpus, args.head, settings, args.skip, args.steps, args.cache_dir)
-    kernels = {str(threads): FusedSkipGramSGD(trainer.model, trainer.head, trainer.noise, threads)
+    kernels = {str(threads): fused_sgd.FusedSkipGramSGD(trainer.model, trainer.head, trainer.noise, threads)
                for threads in (1, args.threads)}
     kernels[f"{args.threads}, context rows shared"] = context_rows_shared(trainer, args.threads)
     kernels[f"{args.threads}, own tables"] = own = OwnTables(trainer, args.threads)
